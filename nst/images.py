@@ -81,7 +81,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
         values = np.asarray(image, dtype=np.float32)
         top = 1.0 if image.mode == "F" and values.max(initial=0) <= 1 else 255.0
-        if image.mode != "F" and values.max(initial=0) > 255:
+        # 16-bit modes span 0-65535 even when this image is dark; a 32-bit "I" image is
+        # taken as 16-bit data when its values exceed 8 bits.
+        if image.mode.startswith("I;16") or (image.mode == "I" and values.max(initial=0) > 255):
             top = 65535.0
         image = Image.fromarray(np.clip(values / top * 255 + 0.5, 0, 255).astype(np.uint8))
     if image.mode == "P" and "transparency" in image.info:
