@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from nst.errors import InputError
 
@@ -64,7 +64,7 @@ def _open(source: str | os.PathLike | bytes) -> Image.Image:
                 if width * height > MAX_INPUT_PIXELS:
                     raise InputError(_too_large(width, height))
                 opened.load()
-                image = ImageOps.exif_transpose(opened)  # a decoded copy, upright
+                image = _upright(opened)  # a decoded copy
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(f"{name} is too large to decode safely.") from None
     except UnidentifiedImageError:
@@ -74,6 +74,31 @@ def _open(source: str | os.PathLike | bytes) -> Image.Image:
             raise
         raise InputError(f"{name} is damaged or truncated and cannot be decoded.") from None
     return image
+
+
+_ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """A copy turned as its EXIF Orientation says; damaged EXIF is ignored, never fatal.
+
+    Unlike `ImageOps.exif_transpose`, which re-encodes the EXIF block and raises TypeError or
+    struct.error on a damaged one, this only reads the orientation tag.
+    """
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation)
+    except Exception:  # malformed metadata: the pixels are still good
+        orientation = None
+    method = _ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
+    return image.transpose(method) if method is not None else image.copy()
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
