@@ -89,6 +89,30 @@ def test_exif_orientation_is_applied(tmp_path: Path):
     np.testing.assert_allclose(block_means(image), [BLUE, RED, (255, 255, 255), GREEN], atol=6)
 
 
+def test_damaged_exif_does_not_stop_a_good_photo(tmp_path: Path):
+    """Phones write odd EXIF; a tag holding the wrong type must not make the photo unreadable."""
+    path = tmp_path / "phone.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation
+    exif[0x010F] = "Camera"  # Make, text
+    quadrants(64, 48).save(path, quality=95, exif=exif)
+    data = path.read_bytes()
+    # Relabel Make as YPosition (0x011F), which must be a number but now holds text.
+    for make, y_position in (
+        (b"\x01\x0f\x00\x02", b"\x01\x1f\x00\x02"),
+        (b"\x0f\x01\x02\x00", b"\x1f\x01\x02\x00"),
+    ):
+        if data.count(make) == 1:
+            path.write_bytes(data.replace(make, y_position))
+            break
+    else:
+        pytest.fail("no Make tag found in the EXIF block Pillow wrote")
+    assert Image.open(path).getexif()[0x011F] == "Camera"
+    image = load_image(path)
+    assert image.shape == (64, 48, 3)  # the orientation still applies
+    np.testing.assert_allclose(block_means(image), [BLUE, RED, (255, 255, 255), GREEN], atol=6)
+
+
 @pytest.mark.parametrize(
     "rgba, expected",
     [
