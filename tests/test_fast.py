@@ -255,3 +255,11 @@ def test_hub_engine_that_cannot_load_says_why(handle: str):
         fast.stylize(COFFEE, SWIRLS, size=128, engine="hub", hub_handle=handle)
     with pytest.raises(fast.EngineUnavailable, match="could not be loaded"):
         fast.get_engine("hub", handle)  # remembered
+
+
+@pytest.mark.usefixtures("clean_engine_cache", "tiny_saved_model")  # TensorFlow imported once
+def test_a_folder_that_is_not_a_saved_model_is_unavailable(tmp_path: Path):
+    with pytest.raises(fast.EngineUnavailable, match="could not be loaded") as error:
+        fast.get_engine("hub", str(tmp_path))
+    assert "\n" not in str(error.value)
+    assert fast.get_engine("auto", str(tmp_path)).name == "lite"
