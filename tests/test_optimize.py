@@ -1,0 +1,97 @@
+"""The optimizers on real weights and images: loss falls, stop, time budget, seeds, odd sizes."""
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nst import losses, optimize
+from nst.errors import InputError
+from nst.images import load_image
+
+
+@pytest.fixture(scope="module")
+def images(tubingen: Path, starry_night: Path) -> tuple[np.ndarray, np.ndarray]:
+    return load_image(tubingen, 48), load_image(starry_night, 48)
+
+
+def run(content, style, **options) -> list[optimize.Progress]:
+    return list(optimize.optimize(content, [style], preset=losses.TUTORIAL, **options))
+
+
+@pytest.mark.parametrize("optimizer", optimize.OPTIMIZERS)
+@pytest.mark.parametrize("init", optimize.INITS)
+def test_loss_falls(images, optimizer: str, init: str) -> None:
+    content, style = images
+    fast_result = np.clip(content * 0.5 + style.mean(axis=(0, 1)) * 0.5, 0, 1)  # a stand-in
+    progress = run(content, style, optimizer=optimizer, init=init, init_image=fast_result,
+                   steps=6, preview_every=2)  # fmt: skip
+    final = progress[-1]
+    assert final.done and final.stopped_by == "steps"
+    assert final.preview.shape == content.shape
+    assert final.preview.min() >= 0.0 and final.preview.max() <= 1.0
+    assert final.best_losses["total"] < progress[0].losses["total"]
+    assert all(p.preview is not None for p in progress[:-1] if p.step % 2 == 0)
+
+
+def test_gradients_are_finite(images) -> None:
+    content, style = images
+    loss = losses.StyleLoss(content, [style], losses.TUTORIAL)
+    noise = optimize.initial_image(content, "noise", seed=1)
+    values, grad = optimize._value_and_grad(loss)(tf.constant(noise[None]))
+    assert np.isfinite(grad.numpy()).all() and np.abs(grad.numpy()).max() > 0
+    assert all(np.isfinite(float(value)) for value in values.values())
+
+
+@pytest.mark.parametrize("optimizer", optimize.OPTIMIZERS)
+def test_stop_returns_the_best_image_within_one_step(images, optimizer: str) -> None:
+    content, style = images
+    stop = threading.Event()
+    seen = []
+    for progress in optimize.optimize(content, [style], optimizer=optimizer, steps=1000,
+                                      stop=stop, preview_every=0):  # fmt: skip
+        seen.append(progress)
+        if progress.step == 3:
+            stop.set()
+    final = seen[-1]
+    assert final.done and final.stopped_by == "stop"
+    assert final.step <= 4
+    assert final.preview.shape == content.shape
+
+
+def test_time_budget_ends_the_run(images) -> None:
+    content, style = images
+    final = run(content, style, steps=1000, time_budget=0.0)[-1]
+    assert final.stopped_by == "time" and final.step == 1
+
+
+def test_seed_makes_noise_reproducible(images) -> None:
+    content, _ = images
+    first = optimize.initial_image(content, "noise", seed=7)
+    assert np.array_equal(first, optimize.initial_image(content, "noise", seed=7))
+    assert not np.array_equal(first, optimize.initial_image(content, "noise", seed=8))
+
+
+@pytest.mark.parametrize("optimizer", optimize.OPTIMIZERS)
+def test_tiny_and_non_square_images(images, optimizer: str) -> None:
+    content, style = images
+    tiny = np.ascontiguousarray(content[:17, :45])
+    final = run(tiny, style[:20, :30], optimizer=optimizer, steps=3)[-1]
+    assert final.preview.shape == (17, 45, 3)
+
+
+def test_coarse_to_fine_ends_at_full_size(images) -> None:
+    content, style = images
+    progress = run(content, style, scales=2, steps=[3, 2])
+    assert [p.size for p in progress[:-1]] == [(18, 24)] * 3 + [content.shape[:2]] * 2
+    assert progress[-1].preview.shape == content.shape
+
+
+def test_bad_options_are_input_errors(images) -> None:
+    content, style = images
+    with pytest.raises(InputError, match="optimizer"):
+        run(content, style, optimizer="sgd")
+    with pytest.raises(InputError, match="init"):
+        run(content, style, init="blank")
