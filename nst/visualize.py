@@ -1,0 +1,73 @@
+"""Pictures of what the slow path optimizes: VGG19 feature maps and Gram matrices.
+
+Early layers respond to colour and fine texture, deep ones to outlines and objects; the Gram
+matrix of a layer (channel-by-channel correlations) is the "style" the optimizer matches.
+Everything comes from the optimizer's own feature extractor (`nst.vgg.feature_extractor`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from nst.losses import gram_matrix
+from nst.vgg import CONV_LAYERS, feature_extractor
+
+# The layers a user can inspect: every conv layer up to the deepest one the losses use.
+LAYERS = CONV_LAYERS[:14]
+
+# Viridis at nine stops: perceptually even, readable in grey, no matplotlib needed.
+_VIRIDIS = np.array(
+    [
+        [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+        [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37],
+    ],
+    dtype=np.float32,
+) / 255.0  # fmt: skip
+
+
+def colormap(values: np.ndarray) -> np.ndarray:
+    """Map values in [0, 1] to viridis RGB, shape (*values.shape, 3)."""
+    position = np.clip(values, 0.0, 1.0) * (len(_VIRIDIS) - 1)
+    low = np.floor(position).astype(int).clip(0, len(_VIRIDIS) - 2)
+    fraction = (position - low)[..., None]
+    return (_VIRIDIS[low] * (1 - fraction) + _VIRIDIS[low + 1] * fraction).astype(np.float32)
+
+
+def activations(image: np.ndarray, layer: str) -> np.ndarray:
+    """The (height, width, channels) activations of `image` at `layer`."""
+    features = feature_extractor()(tf.constant(image[None], tf.float32))
+    return features[layer][0].numpy()
+
+
+def feature_grid(image: np.ndarray, layer: str, count: int = 16, columns: int = 4) -> np.ndarray:
+    """The `count` most active channels of `layer` as a grid of viridis tiles, 2 px apart.
+
+    Each tile is normalised on its own, so weak and strong channels are both readable.
+    """
+    maps = activations(image, layer)
+    strongest = np.argsort(maps.mean(axis=(0, 1)))[::-1][:count]
+    height, width = maps.shape[:2]
+    rows = -(-len(strongest) // columns)
+    grid = np.ones((rows * (height + 2) - 2, columns * (width + 2) - 2, 3), np.float32)
+    for index, channel in enumerate(strongest):
+        tile = maps[..., channel]
+        tile = (tile - tile.min()) / max(float(np.ptp(tile)), 1e-8)
+        top, left = (index // columns) * (height + 2), (index % columns) * (width + 2)
+        grid[top : top + height, left : left + width] = colormap(tile)
+    return grid
+
+
+def gram_heatmap(
+    image: np.ndarray, layer: str, channels: int = 64, cell_pixels: int = 4
+) -> np.ndarray:
+    """The Gram matrix of `layer` for the first `channels` channels, as a viridis heat map.
+
+    Shown on a square-root scale (a few channels carry most of the energy), each entry a crisp
+    `cell_pixels`-wide square so that viewers that smooth images do not blur it.
+    """
+    maps = activations(image, layer)[..., :channels]
+    gram = gram_matrix(tf.constant(maps[None]))[0].numpy()
+    gram = np.sqrt(np.maximum(gram, 0.0))
+    heat = colormap(gram / max(float(gram.max()), 1e-8))
+    return np.repeat(np.repeat(heat, cell_pixels, axis=0), cell_pixels, axis=1)
