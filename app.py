@@ -143,24 +143,22 @@ def run_optimize(
         time_budget=budget,
         preset=replace(DEFAULT, style_weight=DEFAULT.style_weight * STYLE_EMPHASIS[emphasis]),
     )
+    # The fast result under the optimizer's own objective: the line the curve has to get under.
+    fast_loss = None if fast_image is None else run.objective(fast_image / 255.0)["total"]
     curve: list[dict] = []
-    preview = None
     try:
         for step in run:
             best = step.best_losses.get("total", step.losses["total"])
             curve.append({"step": step.step, "loss": best, "series": "optimized (best so far)"})
             progress(min(step.seconds / budget, 1.0), desc=f"step {step.step}")
             if step.preview is not None:
-                preview = to_uint8(step.preview)
-                yield preview, f"step {step.step} · {step.seconds:.0f} s", _curve(curve, None)
+                status = f"step {step.step} · {step.seconds:.0f} s"
+                yield to_uint8(step.preview), status, _curve(curve, fast_loss)
     finally:
         _stops.pop(request.session_hash, None)
     result = run.result
     assert result is not None
     compare.measure(result, content_image, styles, weights)
-    fast_loss = None
-    if fast_image is not None:
-        fast_loss = float(run.objective(fast_image / 255.0)["total"])
     yield to_uint8(result.image), _numbers(result), _curve(curve, fast_loss)
 
 
@@ -283,7 +281,6 @@ def build_demo() -> gr.Blocks:
                 color="series",
                 label="Optimizer loss",
                 y_title="loss (optimizer's objective)",
-                height=260,
             )
         with gr.Tab("Inside VGG19"):
             gr.Markdown(

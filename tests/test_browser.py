@@ -1,0 +1,98 @@
+"""End to end in a real browser: headless Chromium drives the served app like a person would.
+
+Uploads a photo and a painting, runs Fast and a short Optimize, waits for both results, their
+numbers and the before/after slider, and saves screenshots under test-output/browser/. Skips
+where Debian's Chromium (/usr/bin/chromium) is not installed.
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-output" / "browser"
+# Without these, Chromium keeps calling Google's hosts, which this network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Debian's chromium package (apt-get install chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def page(app_url: str):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(app_url)
+        page.wait_for_selector("#content input[type=file]", state="attached")
+        yield page
+        browser.close()
+
+
+def _set_number(page, label: str, value: int) -> None:
+    field = page.get_by_label(f"number input for {label}")
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def _upload(page, elem_id: str, path: Path) -> None:
+    """Upload into an image component, clearing what it shows first (as a person would)."""
+    if page.locator(f"#{elem_id} input[type=file]").count() == 0:
+        page.locator(f"#{elem_id}").get_by_label("Clear").click()
+    page.set_input_files(f"#{elem_id} input[type=file]", str(path))
+
+
+def test_fast_and_optimize_side_by_side(page, tubingen: Path, starry_night: Path) -> None:
+    _upload(page, "content", tubingen)
+    _upload(page, "style", starry_night)
+    _set_number(page, "Output long side (px)", 192)
+    page.get_by_text("Optimization settings").click()
+    _set_number(page, "Time budget (s)", 10)
+
+    page.click("#fast")
+    page.wait_for_function(
+        "document.querySelector('#fast-numbers').innerText.includes('style loss')", timeout=90_000
+    )
+    assert page.locator("#fast-image img").count() == 1
+    page.screenshot(path=SCREENSHOTS / "1-fast.png", full_page=True)
+
+    page.click("#optimize")
+    page.wait_for_function(
+        "document.querySelector('#optimized-numbers').innerText.includes('style loss')",
+        timeout=180_000,
+    )
+    numbers = page.locator("#optimized-numbers").inner_text()
+    assert "Optimized" in numbers and "lbfgs" in numbers
+    page.wait_for_function("document.querySelectorAll('#slider img').length == 2", timeout=30_000)
+    page.wait_for_timeout(2000)  # let the slider and the plot finish drawing
+    page.screenshot(path=SCREENSHOTS / "2-compare.png", full_page=True)
+
+    # Both results carry the same measure, so the page answers "which is closer to the style".
+    fast_numbers = page.locator("#fast-numbers").inner_text()
+    assert "content loss" in fast_numbers and "content loss" in numbers
+
+
+def test_non_image_upload_shows_a_message_and_the_page_keeps_working(
+    page, tmp_path: Path, tubingen: Path
+) -> None:
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("this is not a picture")
+    _upload(page, "content", fake)
+    page.click("#fast")
+    toast = page.get_by_text("is not an image")
+    toast.wait_for(timeout=30_000)
+    page.screenshot(path=SCREENSHOTS / "3-bad-upload.png", full_page=True)
+    assert "Traceback" not in page.content()
+
+    _upload(page, "content", tubingen)
+    page.click("#fast")
+    page.wait_for_function(
+        "document.querySelector('#fast-numbers').innerText.includes('style loss')", timeout=90_000
+    )
