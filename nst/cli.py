@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not ours
 
@@ -54,7 +55,107 @@ def _add_fast(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_fast)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_fast]
+def _optimize(args: argparse.Namespace) -> None:
+    import dataclasses
+    import json
+
+    from nst import losses, optimize
+    from nst.color import preserve_color
+    from nst.images import load_image, save_image
+
+    content = load_image(args.content, long_side=args.size)
+    styles = [load_image(style, long_side=args.size) for style in args.styles]
+    overrides = {"style_weight": args.style_weight, "content_weight": args.content_weight,
+                 "tv_weight": args.tv_weight}  # fmt: skip
+    preset = dataclasses.replace(
+        losses.PRESETS[args.preset], **{k: v for k, v in overrides.items() if v is not None}
+    )
+    init_image = None
+    if args.init == "fast":
+        from nst import fast
+
+        init_image = fast.stylize(
+            content, styles, style_weights=args.style_weights, size=None
+        ).image
+    log = []
+    for progress in optimize.optimize(
+        content, styles, preset=preset, style_blend=args.style_weights,
+        optimizer=args.optimizer, init=args.init, init_image=init_image, seed=args.seed,
+        scales=args.scales, steps=args.steps, time_budget=args.time_budget, preview_every=0,
+    ):  # fmt: skip
+        losses_now = {name: round(value, 2) for name, value in progress.losses.items()}
+        log.append({"step": progress.step, "seconds": round(progress.seconds, 3),
+                    "size": list(progress.size), **losses_now})  # fmt: skip
+        if not progress.done:
+            print(f"step {progress.step} {progress.seconds:.1f}s {progress.size[1]}x"
+                  f"{progress.size[0]} total={progress.losses['total']:.4g}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+    image = progress.preview
+    if args.preserve_color:
+        image = preserve_color(image, content)
+    save_image(image, args.output)
+    if args.log_json:
+        Path(args.log_json).write_text(json.dumps(log, indent=1))
+    print(f"steps={progress.step} seconds={progress.seconds:.1f} stopped_by={progress.stopped_by}"
+          f" total={progress.best_losses['total']:.6g} ({args.preset} preset)")  # fmt: skip
+    print(f"wrote {args.output}")
+
+
+def _add_optimize(commands: argparse._SubParsersAction) -> None:
+    from nst.optimize import INITS, OPTIMIZERS
+
+    parser = commands.add_parser(
+        "optimize", help="optimize an image with VGG19 losses (slower, higher fidelity)"
+    )
+    parser.add_argument("content", help="content photo")
+    parser.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
+    parser.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp)")
+    parser.add_argument("--size", type=int, default=512, help="output long side in pixels")
+    parser.add_argument("--steps", type=int, help="loss evaluations in all (default: a schedule)")
+    parser.add_argument("--time-budget", type=float, metavar="S", help="stop after S seconds")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    parser.add_argument("--preset", choices=("default", "tutorial"), default="default")
+    parser.add_argument("--init", choices=INITS, default="content")
+    parser.add_argument("--scales", type=int, help="coarse-to-fine scales, each half the next")
+    parser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
+    parser.add_argument(
+        "--style-weights", type=float, nargs="+", metavar="W", help="blend weight per style"
+    )
+    parser.add_argument("--style-weight", type=float, metavar="W", help="override the preset's")
+    parser.add_argument("--content-weight", type=float, metavar="W", help="override the preset's")
+    parser.add_argument("--tv-weight", type=float, metavar="W", help="override the preset's")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise init")
+    parser.add_argument("--log-json", metavar="FILE", help="write every step's losses here")
+    parser.set_defaults(run=_optimize)
+
+
+def _score(args: argparse.Namespace) -> None:
+    import json
+
+    from nst.images import load_image
+    from nst.losses import score
+
+    image = load_image(args.image, long_side=args.size)
+    styles = [load_image(args.style)]
+    print(json.dumps(score(image, load_image(args.content), styles), indent=1))
+
+
+def _add_score(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "score", help="the tutorial's style, content and TV losses of any image, as JSON"
+    )
+    parser.add_argument("content", help="content photo")
+    parser.add_argument("style", help="style image")
+    parser.add_argument("image", help="image to score (content and style are resized to it)")
+    parser.add_argument("--size", type=int, help="resize the image to this long side first")
+    parser.set_defaults(run=_score)
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_fast,
+    _add_optimize,
+    _add_score,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,9 +30,11 @@ class LossPreset:
     style_weight: float
     content_weight: float
     tv_weight: float
-    # False: the tutorial's sums (TV grows with pixel count, Gram divided by locations only).
-    # True: TV is a per-pixel mean and each Gram is also divided by its channel count.
-    size_normalized: bool = False
+    # False: the tutorial's plain mean squared errors and summed TV (which grows with the image).
+    # True: each layer's error is relative to its target's mean square, so every layer counts
+    # alike whatever its activation scale, and TV is a per-pixel mean: the same weights then
+    # work at any resolution and for any style image.
+    normalized: bool = False
     name: str = field(default="custom", compare=False)
 
     @property
@@ -49,14 +51,14 @@ TUTORIAL = LossPreset(
     name="tutorial",
 )
 # Gatys et al.'s layers (content block4_conv2 keeps more of the scene's structure than
-# block5_conv2). The weights were chosen by eye on Tübingen x {Starry Night, The Scream}.
+# block5_conv2). The weights were chosen by eye on Tübingen x Starry Night at 256 px.
 DEFAULT = LossPreset(
     style_layers={name: 1 / 5 for name in TUTORIAL_STYLE_LAYERS},
     content_layers={"block4_conv2": 1.0},
-    style_weight=1e3,
+    style_weight=10.0,
     content_weight=1.0,
-    tv_weight=1e1,
-    size_normalized=True,
+    tv_weight=1.0,
+    normalized=True,
     name="default",
 )
 PRESETS = {preset.name: preset for preset in (DEFAULT, TUTORIAL)}
@@ -69,20 +71,13 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     return tf.einsum("bijc,bijd->bcd", features, features) / locations
 
 
-def total_variation(images: tf.Tensor, size_normalized: bool) -> tf.Tensor:
+def total_variation(images: tf.Tensor, per_pixel: bool) -> tf.Tensor:
     """tf.image.total_variation (sum of absolute neighbour differences), or its per-pixel mean."""
     tv = tf.image.total_variation(images)
-    if size_normalized:
+    if per_pixel:
         shape = tf.shape(images)
         tv = tv / tf.cast(shape[1] * shape[2] * shape[3], images.dtype)
     return tv
-
-
-def _layer_gram(preset: LossPreset, features: tf.Tensor) -> tf.Tensor:
-    gram = gram_matrix(features)
-    if preset.size_normalized:
-        gram = gram / tf.cast(tf.shape(features)[-1], features.dtype)
-    return gram
 
 
 class StyleLoss:
@@ -121,33 +116,29 @@ class StyleLoss:
         for weight, style in zip(blend, styles, strict=True):
             features = self.extractor(tf.constant(style[None], tf.float32))
             for name in preset.style_layers:
-                self.style_targets[name] += float(weight) * _layer_gram(preset, features[name])
+                self.style_targets[name] += float(weight) * gram_matrix(features[name])
+        # Each layer's factor: its weight, over its target's mean square when normalized.
+        self.style_factors = self._factors(preset.style_layers, self.style_targets)
+        self.content_factors = self._factors(preset.content_layers, self.content_targets)
+
+    def _factors(self, weights: dict[str, float], targets: dict[str, tf.Tensor]) -> dict:
+        if not self.preset.normalized:
+            return dict(weights)
+        return {name: w / (float(tf.reduce_mean(targets[name] ** 2)) + 1e-8)
+                for name, w in weights.items()}  # fmt: skip
 
     def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
         preset = self.preset
         features = self.extractor(image)
-        style = (
-            tf.add_n(
-                [
-                    weight
-                    * tf.reduce_mean(
-                        (_layer_gram(preset, features[name]) - self.style_targets[name]) ** 2
-                    )
-                    for name, weight in preset.style_layers.items()
-                ]
-            )
-            * preset.style_weight
-        )
-        content = (
-            tf.add_n(
-                [
-                    weight * tf.reduce_mean((features[name] - self.content_targets[name]) ** 2)
-                    for name, weight in preset.content_layers.items()
-                ]
-            )
-            * preset.content_weight
-        )
-        tv = preset.tv_weight * tf.reduce_sum(total_variation(image, preset.size_normalized))
+        style = preset.style_weight * tf.add_n([
+            self.style_factors[name] * tf.reduce_mean((gram_matrix(features[name]) - target) ** 2)
+            for name, target in self.style_targets.items()
+        ])  # fmt: skip
+        content = preset.content_weight * tf.add_n([
+            self.content_factors[name] * tf.reduce_mean((features[name] - target) ** 2)
+            for name, target in self.content_targets.items()
+        ])  # fmt: skip
+        tv = preset.tv_weight * tf.reduce_sum(total_variation(image, preset.normalized))
         return {"style": style, "content": content, "tv": tv, "total": style + content + tv}
 
 

@@ -26,6 +26,11 @@ from nst.losses import DEFAULT, LossPreset, StyleLoss
 
 INITS = ("content", "fast", "noise")
 MIN_SIDE = 16  # VGG19 pools four times before block5
+# The default schedule: coarse scales down to about this long side, then a few full-size steps.
+# Measured on 2 CPU cores: about a minute at 512 px (see benchmarks/slow.py).
+COARSEST_SIDE = 128
+COARSE_STEPS = 60
+FINEST_STEPS = 20
 OPTIMIZERS = ("lbfgs", "adam")
 
 
@@ -57,6 +62,11 @@ def scale_sizes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
         factor = 2.0**-level
         sizes.append((max(MIN_SIDE, round(height * factor)), max(MIN_SIDE, round(width * factor))))
     return sizes
+
+
+def default_scales(height: int, width: int) -> int:
+    """How many scales, each half the next, until the long side is about COARSEST_SIDE."""
+    return 1 + max(0, int(np.log2(max(height, width) / COARSEST_SIDE)))
 
 
 def initial_image(
@@ -144,8 +154,8 @@ def optimize(
     init: str = "content",
     init_image: np.ndarray | None = None,
     seed: int = 0,
-    scales: int = 1,
-    steps: int | Sequence[int] = 300,
+    scales: int | None = None,
+    steps: int | Sequence[int] | None = None,
     time_budget: float | None = None,
     stop: threading.Event | None = None,
     preview_every: int = 10,
@@ -154,16 +164,25 @@ def optimize(
     """Optimise an image for ``content`` (already at the output size) and ``styles``.
 
     Styles should already be at the content's long side; at coarser scales everything is resized
-    by the same factor. ``steps`` (loss evaluations) is a total split evenly over the scales, or one
-    count per scale. The run ends after the steps, ``time_budget`` seconds, or when ``stop`` is set
-    (checked before every evaluation); the last `Progress` has ``done`` and the best image.
+    by the same factor. ``steps`` counts loss evaluations: a total split evenly over the scales,
+    or one count per scale. By default the run is coarse to fine (`default_scales`) with
+    `COARSE_STEPS` at each coarse scale and `FINEST_STEPS` at full size, or, given only a
+    ``time_budget``, as many at full size as the budget allows. The run ends after the steps,
+    the time budget, or when ``stop`` is set (checked after every evaluation); the last
+    `Progress` has ``done`` and the best image in ``preview``.
     """
     if optimizer not in OPTIMIZERS:
         raise InputError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+    scales = default_scales(*content.shape[:2]) if scales is None else scales
     if scales < 1:
         raise InputError("scales must be at least 1")
-    per_scale = [steps // scales + (i < steps % scales) for i in range(scales)] if isinstance(
-        steps, int) else list(steps)  # fmt: skip
+    if steps is None:
+        finest = 10**9 if time_budget is not None else FINEST_STEPS
+        per_scale = [COARSE_STEPS] * (scales - 1) + [finest]
+    elif isinstance(steps, int):
+        per_scale = [steps // scales + (i < steps % scales) for i in range(scales)]
+    else:
+        per_scale = list(steps)
     if len(per_scale) != scales or min(per_scale) < 0:
         raise InputError(f"give one non-negative step count per scale ({scales})")
     run = _Run(preview_every, time_budget, stop or threading.Event())

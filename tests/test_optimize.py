@@ -1,5 +1,6 @@
 """The optimizers on real weights and images: loss falls, stop, time budget, seeds, odd sizes."""
 
+import json
 import threading
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst import losses, optimize
+from nst import cli, losses, optimize
 from nst.errors import InputError
 from nst.images import load_image
 
@@ -95,3 +96,28 @@ def test_bad_options_are_input_errors(images) -> None:
         run(content, style, optimizer="sgd")
     with pytest.raises(InputError, match="init"):
         run(content, style, init="blank")
+
+
+def test_cli_optimize_then_score_matches_the_library(
+    tubingen: Path, starry_night: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    output, log = tmp_path / "out.png", tmp_path / "log.json"
+    status = cli.main(["optimize", str(tubingen), str(starry_night), "-o", str(output),
+                       "--size", "48", "--steps", "3", "--preset", "tutorial",
+                       "--log-json", str(log)])  # fmt: skip
+    assert status == 0 and output.is_file()
+    assert [entry["step"] for entry in json.loads(log.read_text())] == [1, 2, 3, 3]
+    capsys.readouterr()
+    assert cli.main(["score", str(tubingen), str(starry_night), str(output)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    expected = losses.score(load_image(output), load_image(tubingen), [load_image(starry_night)])
+    assert printed == expected
+
+
+def test_cli_bad_input_is_one_line_and_nonzero(
+    tubingen: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    missing = tmp_path / "missing.jpg"
+    status = cli.main(["optimize", str(tubingen), str(missing), "-o", str(tmp_path / "o.png")])
+    error = capsys.readouterr().err
+    assert status != 0 and error.startswith("error:") and error.count("\n") == 1

@@ -1,0 +1,195 @@
+"""Benchmark of the slow path: the TF tutorial's Adam recipe versus our default optimizer.
+
+Same images (Tübingen x Starry Night from ../shared), same size, same objective (the `tutorial`
+preset) and the same scorer as `python -m nst score`. "Loss" is style + content, as the tutorial
+reports it. The tutorial's 1000-step curve takes over half an hour at 512 px, so it is recorded
+once (`--record-baseline FILE`) and reused (`--baseline FILE`); its time axis is then the
+recipe's seconds per step measured afresh in the comparing run, under the same load as ours.
+
+    python benchmarks/slow.py --record-baseline /tmp/slow-bench/baseline.json --size 256 512
+    python benchmarks/slow.py --baseline /tmp/slow-bench/baseline.json --compare 256 512
+    python benchmarks/slow.py --speed 256 512 1024
+    python benchmarks/slow.py --baseline /tmp/slow-bench/baseline.json --end-to-end 512
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import tensorflow as tf
+
+from nst import losses, optimize
+from nst.images import load_image, resize, resize_long_side
+
+SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
+TUTORIAL_STEPS = 1000
+
+
+def problem(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Content and style exactly as `losses.score` prepares them for an image of this size."""
+    content = load_image(SHARED_IMAGES / "tubingen.jpg")
+    style = load_image(SHARED_IMAGES / "starry_night.jpg")
+    height, width = resize_long_side(content, size).shape[:2]
+    return resize(content, width, height), resize_long_side(style, size)
+
+
+def load() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def peak_memory_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def record_baseline(size: int, steps: int) -> dict:
+    """Run the tutorial recipe for ``steps`` updates; ``loss[k]`` is the loss after k updates."""
+    content, style = problem(size)
+    curve = {"size": size, "steps": steps, "loss": [], "seconds": [], "load_before": load()}
+    progress = optimize.optimize(content, [style], preset=losses.TUTORIAL, optimizer="adam",
+                                 steps=steps + 1, preview_every=0)  # fmt: skip
+    for item in progress:
+        if item.done:
+            break
+        curve["loss"].append(item.losses["style"] + item.losses["content"])
+        curve["seconds"].append(item.seconds)
+        if (item.step - 1) % 100 == 0:
+            log(f"tutorial {size}px step {item.step - 1}: {curve['loss'][-1]:.4g}")
+    curve["load_after"] = load()
+    return curve
+
+
+def seconds_per_step(size: int, optimizer: str, steps: int = 6) -> float:
+    """Median wall time of one step (Adam update or L-BFGS evaluation) after two warm-up steps."""
+    content, style = problem(size)
+    times = [item.seconds for item in optimize.optimize(
+        content, [style], preset=losses.TUTORIAL, optimizer=optimizer, scales=1, steps=steps + 2,
+        preview_every=0)][:-1]  # fmt: skip
+    return float(np.median(np.diff(times)[1:]))
+
+
+def run_ours(size: int, target: float, max_seconds: float) -> tuple[list, np.ndarray]:
+    """Our default optimizer on the tutorial objective until it beats ``target`` or time is up.
+
+    Returns [(seconds, best loss so far)] per evaluation and the best image.
+    """
+    content, style = problem(size)
+    curve, best = [], np.inf
+    for item in optimize.optimize(content, [style], preset=losses.TUTORIAL, scales=1, steps=10**6,
+                                  time_budget=max_seconds, preview_every=0):  # fmt: skip
+        if item.done:
+            return curve, item.preview
+        best = min(best, item.losses["style"] + item.losses["content"])
+        curve.append((item.seconds, best))
+        if best <= target:
+            break
+    raise AssertionError("unreachable: the loop above ends the generator early")
+
+
+def first_time_below(curve: list[tuple[float, float]], target: float) -> float | None:
+    return next((seconds for seconds, loss in curve if loss <= target), None)
+
+
+def loss_at(curve: list[tuple[float, float]], seconds: float) -> float:
+    reached = [loss for t, loss in curve if t <= seconds]
+    return reached[-1] if reached else float("nan")
+
+
+def compare(size: int, baseline: dict) -> list[str]:
+    tutorial_step = seconds_per_step(size, "adam")
+    target = baseline["loss"][TUTORIAL_STEPS]
+    tutorial_seconds = TUTORIAL_STEPS * tutorial_step
+    tutorial_curve = [(k * tutorial_step, loss) for k, loss in enumerate(baseline["loss"])]
+    log(f"{size}px: tutorial {tutorial_step:.3f} s/step, target {target:.4g} at "
+        f"{tutorial_seconds:.0f} s; running ours (load {load()})")  # fmt: skip
+    ours, image = run_ours(size, target, max_seconds=tutorial_seconds)
+    ours_seconds = first_time_below(ours, target)
+    scored = losses.score(image, *problem(size)[:1], [problem(size)[1]])
+    rows = [f"| {size} | {budget:.0f} | {loss_at(tutorial_curve, budget):.4g} | "
+            f"{loss_at(ours, budget):.4g} |" for budget in (15, 30, 60, 120, 240, 480)
+            if budget < (ours_seconds or tutorial_seconds)]  # fmt: skip
+    speedup = f"{tutorial_seconds / ours_seconds:.1f}x" if ours_seconds else "not reached"
+    summary = (f"| {size} | {target:.4g} | {tutorial_seconds:.0f} s ({tutorial_step:.3f} s/step) | "
+               f"{ours_seconds or float('nan'):.1f} s ({len(ours)} evaluations) | {speedup} | "
+               f"{scored['style_loss'] + scored['content_loss']:.4g} | {load()} |")  # fmt: skip
+    return [summary, *rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, nargs="+", default=[256, 512],
+                        help="sizes for --record-baseline")  # fmt: skip
+    parser.add_argument("--record-baseline", metavar="FILE", help="write the tutorial curves")
+    parser.add_argument("--baseline", metavar="FILE", help="tutorial curves recorded before")
+    parser.add_argument("--compare", type=int, nargs="*", metavar="SIZE", default=[])
+    parser.add_argument("--speed", type=int, nargs="*", metavar="SIZE", default=[])
+    parser.add_argument("--end-to-end", type=int, nargs="*", metavar="SIZE", default=[])
+    args = parser.parse_args()
+    if not SHARED_IMAGES.is_dir():
+        sys.exit(f"needs the shared test images at {SHARED_IMAGES}")
+    if args.record_baseline:
+        curves = [record_baseline(size, TUTORIAL_STEPS) for size in args.size]
+        Path(args.record_baseline).write_text(json.dumps(curves))
+        log(f"wrote {args.record_baseline}")
+    baselines = {}
+    if args.baseline:
+        baselines = {curve["size"]: curve for curve in json.loads(Path(args.baseline).read_text())}
+    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, "
+          f"GPU: {bool(tf.config.list_physical_devices('GPU'))}\n")  # fmt: skip
+    if args.compare:
+        print(
+            "| px | tutorial loss after 1000 steps (target) | tutorial time to it | ours | "
+            "sooner | ours scored | load 1/5/15 min |\n|---|---|---|---|---|---|---|"
+        )
+        details = []
+        for size in args.compare:
+            summary, *rows = compare(size, baselines[size])
+            print(summary, flush=True)
+            details += rows
+        print("\n| px | time budget (s) | tutorial loss | ours |\n|---|---|---|---|")
+        print("\n".join(details))
+    if args.speed:
+        print("\n| px | tutorial Adam s/step | L-BFGS s/evaluation | peak RSS MiB | load |")
+        print("|---|---|---|---|---|")
+        for size in args.speed:
+            adam, lbfgs = seconds_per_step(size, "adam"), seconds_per_step(size, "lbfgs")
+            print(f"| {size} | {adam:.3f} | {lbfgs:.3f} | {peak_memory_mib():.0f} | {load()} |",
+                  flush=True)  # fmt: skip
+    for size in args.end_to_end:
+        print(end_to_end(size, baselines.get(size)), flush=True)
+
+
+def end_to_end(size: int, baseline: dict | None) -> str:
+    """A default run (default preset and schedule) at ``size``, scored under the tutorial."""
+    content, style = problem(size)
+    started = time.perf_counter()
+    *_, final = optimize.optimize(content, [style], preview_every=0)
+    seconds = time.perf_counter() - started
+    scored = losses.score(final.preview, content, [style])
+    ours = scored["style_loss"] + scored["content_loss"]
+    line = (f"\nDefault run at {size} px: {seconds:.1f} s end to end ({final.step} evaluations), "
+            f"scored {ours:.4g} (style {scored['style_loss']:.4g}, content "
+            f"{scored['content_loss']:.4g}); load {load()}")  # fmt: skip
+    if baseline:
+        tutorial_step = seconds_per_step(size, "adam")
+        steps = int(seconds / tutorial_step)
+        line += (f"\nTutorial recipe in the same {seconds:.0f} s ({steps} steps at "
+                 f"{tutorial_step:.3f} s/step): {baseline['loss'][steps]:.4g}")  # fmt: skip
+    return line
+
+
+if __name__ == "__main__":
+    main()
