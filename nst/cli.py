@@ -56,7 +56,6 @@ def _add_fast(commands: argparse._SubParsersAction) -> None:
 
 
 def _optimize(args: argparse.Namespace) -> None:
-    import dataclasses
     import json
 
     from nst import losses, optimize
@@ -65,11 +64,7 @@ def _optimize(args: argparse.Namespace) -> None:
 
     content = load_image(args.content, long_side=args.size)
     styles = [load_image(style, long_side=args.size) for style in args.styles]
-    overrides = {"style_weight": args.style_weight, "content_weight": args.content_weight,
-                 "tv_weight": args.tv_weight}  # fmt: skip
-    preset = dataclasses.replace(
-        losses.PRESETS[args.preset], **{k: v for k, v in overrides.items() if v is not None}
-    )
+    preset = losses.preset_with(args.preset, args.style_weight, args.content_weight, args.tv_weight)
     init_image = None
     if args.init == "fast":
         from nst import fast

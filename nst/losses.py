@@ -8,7 +8,7 @@ image size, so the same weights work at any resolution.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import tensorflow as tf
@@ -62,6 +62,22 @@ DEFAULT = LossPreset(
     name="default",
 )
 PRESETS = {preset.name: preset for preset in (DEFAULT, TUTORIAL)}
+
+
+def preset_with(
+    name: str,
+    style_weight: float | None = None,
+    content_weight: float | None = None,
+    tv_weight: float | None = None,
+) -> LossPreset:
+    """The preset called ``name`` with any weight given replacing its own."""
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    given = {"style_weight": style_weight, "content_weight": content_weight, "tv_weight": tv_weight}
+    for key, value in given.items():
+        if value is not None and not value >= 0:
+            raise InputError(f"{key.replace('_', ' ')} must be a non-negative number, not {value}")
+    return replace(PRESETS[name], **{k: v for k, v in given.items() if v is not None})
 
 
 def gram_matrix(features: tf.Tensor) -> tf.Tensor:

@@ -31,6 +31,7 @@ MIN_SIDE = 16  # VGG19 pools four times before block5
 COARSEST_SIDE = 128
 COARSE_STEPS = 60
 FINEST_STEPS = 20
+UNLIMITED = 10**9  # steps at the finest scale when only the time budget ends the run
 OPTIMIZERS = ("lbfgs", "adam")
 
 
@@ -46,6 +47,7 @@ class Progress:
     done: bool = False  # the last item; `preview` is then the final (best) image
     stopped_by: str = ""  # on the last item: "steps", "time" or "stop"
     best_losses: dict[str, float] = field(default_factory=dict)
+    planned_steps: int | None = None  # for a progress bar; None when only time ends the run
 
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -177,7 +179,7 @@ def optimize(
     if scales < 1:
         raise InputError("scales must be at least 1")
     if steps is None:
-        finest = 10**9 if time_budget is not None else FINEST_STEPS
+        finest = UNLIMITED if time_budget is not None else FINEST_STEPS
         per_scale = [COARSE_STEPS] * (scales - 1) + [finest]
     elif isinstance(steps, int):
         per_scale = [steps // scales + (i < steps % scales) for i in range(scales)]
@@ -185,7 +187,7 @@ def optimize(
         per_scale = list(steps)
     if len(per_scale) != scales or min(per_scale) < 0:
         raise InputError(f"give one non-negative step count per scale ({scales})")
-    run = _Run(preview_every, time_budget, stop or threading.Event())
+    run = _Run(preview_every, time_budget, stop or threading.Event(), sum(per_scale))
     start = initial_image(content, init, init_image, seed)
     worker = threading.Thread(
         target=run.work,
@@ -215,8 +217,11 @@ class _Run:
     the consumer and a stop request takes effect within one step.
     """
 
-    def __init__(self, preview_every: int, time_budget: float | None, stop: threading.Event):
+    def __init__(
+        self, preview_every: int, time_budget: float | None, stop: threading.Event, planned: int
+    ) -> None:
         self.events: queue.Queue = queue.Queue(maxsize=1)
+        self.planned_steps = planned if planned < UNLIMITED else None
         self.preview_every = preview_every
         self.time_budget = time_budget
         self.stop = stop
@@ -265,7 +270,8 @@ class _Run:
             seconds = time.perf_counter() - self.started
             final = _resize(image, height, width)
             self.events.put(Progress(self.step, seconds, (height, width), self.best_losses, final,
-                                     True, self.ended_by, self.best_losses))  # fmt: skip
+                                     True, self.ended_by, self.best_losses,
+                                     self.planned_steps))  # fmt: skip
         except BaseException as error:  # hand it to the consumer's thread
             self.events.put(error)
 
@@ -280,7 +286,8 @@ class _Run:
             preview = self.best[0].numpy()
         seconds = time.perf_counter() - self.started
         self.events.put(Progress(self.step, seconds, self.scale_size, losses, preview,
-                                 best_losses=self.best_losses))  # fmt: skip
+                                 best_losses=self.best_losses,
+                                 planned_steps=self.planned_steps))  # fmt: skip
         if self.stop.is_set():
             self.ended_by = "stop"
         elif self.time_budget is not None and seconds >= self.time_budget:

@@ -31,6 +31,8 @@ def test_loss_falls(images, optimizer: str, init: str) -> None:
                    steps=6, preview_every=2)  # fmt: skip
     final = progress[-1]
     assert final.done and final.stopped_by == "steps"
+    assert [p.step for p in progress] == [1, 2, 3, 4, 5, 6, 6]
+    assert {p.planned_steps for p in progress} == {6}
     assert final.preview.shape == content.shape
     assert final.preview.min() >= 0.0 and final.preview.max() <= 1.0
     assert final.best_losses["total"] < progress[0].losses["total"]
