@@ -55,50 +55,78 @@ def _add_fast(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_fast)
 
 
+def _optimize_options(args: argparse.Namespace) -> dict:
+    """The optimizer keywords given on the command line; the library's defaults for the rest."""
+    options = {
+        "optimizer": args.optimizer,
+        "seed": args.seed,
+        "scales": args.scales,
+        "steps": args.steps,
+        "time_budget": args.time_budget,
+    }
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def _report(progress) -> None:
+    height, width = progress.size
+    print(
+        f"step {progress.step} {progress.seconds:.1f}s {width}x{height} "
+        f"total={progress.losses['total']:.4g}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def _optimize(args: argparse.Namespace) -> None:
     import json
 
-    from nst import losses, optimize
-    from nst.color import preserve_color
     from nst.images import load_image, save_image
 
-    content = load_image(args.content, long_side=args.size)
-    styles = [load_image(style, long_side=args.size) for style in args.styles]
+    # Decode (and so validate) the inputs before TensorFlow is imported.
+    content = load_image(args.content)
+    styles = [load_image(style) for style in args.styles]
+    from nst import compare, losses
+
     preset = losses.preset_with(args.preset, args.style_weight, args.content_weight, args.tv_weight)
     init_image = None
     if args.init == "fast":
-        from nst import fast
-
-        init_image = fast.stylize(
-            content, styles, style_weights=args.style_weights, size=None
-        ).image
+        init_image = compare.run_fast(content, styles, args.style_weights, size=args.size).image
+    run = compare.OptimizeRun(
+        content,
+        styles,
+        args.style_weights,
+        size=args.size,
+        preserve_color=args.preserve_color,
+        init=args.init,
+        init_image=init_image,
+        preset=preset,
+        preview_every=0,
+        **_optimize_options(args),
+    )
     log = []
-    for progress in optimize.optimize(
-        content, styles, preset=preset, style_blend=args.style_weights,
-        optimizer=args.optimizer, init=args.init, init_image=init_image, seed=args.seed,
-        scales=args.scales, steps=args.steps, time_budget=args.time_budget, preview_every=0,
-    ):  # fmt: skip
-        losses_now = {name: round(value, 2) for name, value in progress.losses.items()}
-        log.append({"step": progress.step, "seconds": round(progress.seconds, 3),
-                    "size": list(progress.size), **losses_now})  # fmt: skip
+    for progress in run:
+        log.append(
+            {
+                "step": progress.step,
+                "seconds": round(progress.seconds, 3),
+                "size": list(progress.size),
+                **progress.losses,
+            }
+        )
         if not progress.done:
-            print(f"step {progress.step} {progress.seconds:.1f}s {progress.size[1]}x"
-                  f"{progress.size[0]} total={progress.losses['total']:.4g}",
-                  file=sys.stderr, flush=True)  # fmt: skip
-    image = progress.preview
-    if args.preserve_color:
-        image = preserve_color(image, content)
-    save_image(image, args.output)
+            _report(progress)
+    assert run.result is not None
+    save_image(run.result.image, args.output)
     if args.log_json:
         Path(args.log_json).write_text(json.dumps(log, indent=1))
-    print(f"steps={progress.step} seconds={progress.seconds:.1f} stopped_by={progress.stopped_by}"
-          f" total={progress.best_losses['total']:.6g} ({args.preset} preset)")  # fmt: skip
+    print(
+        f"steps={progress.step} seconds={progress.seconds:.1f} stopped_by={progress.stopped_by}"
+        f" total={progress.best_losses['total']:.6g} ({args.preset} preset)"
+    )
     print(f"wrote {args.output}")
 
 
 def _add_optimize(commands: argparse._SubParsersAction) -> None:
-    from nst.optimize import INITS, OPTIMIZERS
-
     parser = commands.add_parser(
         "optimize", help="optimize an image with VGG19 losses (slower, higher fidelity)"
     )
@@ -108,9 +136,9 @@ def _add_optimize(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--size", type=int, default=512, help="output long side in pixels")
     parser.add_argument("--steps", type=int, help="loss evaluations in all (default: a schedule)")
     parser.add_argument("--time-budget", type=float, metavar="S", help="stop after S seconds")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    parser.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
     parser.add_argument("--preset", choices=("default", "tutorial"), default="default")
-    parser.add_argument("--init", choices=INITS, default="content")
+    parser.add_argument("--init", choices=("content", "fast", "noise"), default="content")
     parser.add_argument("--scales", type=int, help="coarse-to-fine scales, each half the next")
     parser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
     parser.add_argument(
@@ -128,11 +156,12 @@ def _score(args: argparse.Namespace) -> None:
     import json
 
     from nst.images import load_image
-    from nst.losses import score
 
     image = load_image(args.image, long_side=args.size)
-    styles = [load_image(args.style)]
-    print(json.dumps(score(image, load_image(args.content), styles), indent=1))
+    content, styles = load_image(args.content), [load_image(args.style)]
+    from nst.losses import score
+
+    print(json.dumps(score(image, content, styles), indent=1))
 
 
 def _add_score(commands: argparse._SubParsersAction) -> None:
@@ -146,10 +175,70 @@ def _add_score(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_score)
 
 
+def _compare(args: argparse.Namespace) -> None:
+    from nst.images import load_image
+
+    content = load_image(args.content)
+    styles = [load_image(style) for style in args.styles]
+    from nst import compare
+
+    fast_result, optimized = compare.compare(
+        content,
+        styles,
+        args.style_weights,
+        size=args.size,
+        strength=args.strength,
+        preserve_color=args.preserve_color,
+        init=args.init,
+        time_budget=args.time_budget,
+        on_progress=_report,
+    )
+    out = compare.write(args.output, content, fast_result, optimized)
+    print(compare.caption("fast", fast_result))
+    print(compare.caption("optimized", optimized))
+    print(f"wrote {', '.join(sorted(path.name for path in out.iterdir()))} in {out}")
+
+
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "compare", help="fast and optimized results of the same inputs, measured the same way"
+    )
+    parser.add_argument("content", help="content photo")
+    parser.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT_DIR",
+        help="folder for fast.png, optimized.png, side_by_side.png, metrics.json",
+    )
+    parser.add_argument("--size", type=int, default=512, help="output long side in pixels")
+    parser.add_argument("--strength", type=float, default=1.0, help="fast path's style strength")
+    parser.add_argument(
+        "--init",
+        choices=("fast", "content", "noise"),
+        default="fast",
+        help="where the optimizer starts",
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds the optimizer may take",
+    )
+    parser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
+    parser.add_argument(
+        "--style-weights", type=float, nargs="+", metavar="W", help="blend weight per style"
+    )
+    parser.set_defaults(run=_compare)
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_fast,
     _add_optimize,
     _add_score,
+    _add_compare,
 ]
 
 

@@ -188,21 +188,35 @@ def compare(
 
 
 def caption(name: str, result: Result) -> str:
-    """One line under a result: what made it, time and losses."""
+    """Two lines for a result: what made it and its time, then its losses."""
     made_by = result.made_by.get("engine") or result.made_by.get("optimizer", "")
     losses = result.losses
     return (
-        f"{name} ({made_by}) {result.seconds:.1f} s · style {losses['style_loss']:.3g} · "
-        f"content {losses['content_loss']:.3g} · total {losses['total']:.3g}"
+        f"{name} ({made_by}) · {result.seconds:.1f} s\n"
+        f"style {losses['style_loss']:.3g} · content {losses['content_loss']:.3g} · "
+        f"total {losses['total']:.3g}"
     )
 
 
 def side_by_side(panels: Sequence[tuple[str, np.ndarray]], gap: int = 12) -> np.ndarray:
-    """Images of equal height next to each other, each with its label above it."""
+    """Images scaled to a common height next to each other, each with its label above it.
+
+    The label font shrinks until every label fits above its own image.
+    """
     height = max(image.shape[0] for _, image in panels)
-    font = ImageFont.load_default(size=max(12, height // 32))
-    label_height = int(font.size * 1.6) + gap
     widths = [round(image.shape[1] * height / image.shape[0]) for _, image in panels]
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    size = max(10, height // 24)
+    while size > 8:
+        font = ImageFont.load_default(size=size)
+        if all(
+            draw.multiline_textbbox((0, 0), label, font=font)[2] <= width
+            for (label, _), width in zip(panels, widths, strict=True)
+        ):
+            break
+        size -= 1
+    lines = max(label.count("\n") + 1 for label, _ in panels)
+    label_height = round(size * 1.3 * lines) + gap
     canvas = Image.new(
         "RGB", (sum(widths) + gap * (len(panels) + 1), height + label_height + gap), "white"
     )
@@ -211,7 +225,7 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray]], gap: int = 12) -> np.
     for (label, image), width in zip(panels, widths, strict=True):
         picture = to_pil(image).resize((width, height), Image.Resampling.LANCZOS)
         canvas.paste(picture, (left, label_height))
-        draw.text((left, gap // 2), label, fill="black", font=font)
+        draw.multiline_text((left, gap // 2), label, fill="black", font=font)
         left += width + gap
     return np.asarray(canvas, dtype=np.float32) / 255.0
 

@@ -1,0 +1,60 @@
+"""`python -m nst compare`: both paths, four files, and metrics that equal `python -m nst score`."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+CONTENT = REPO / "assets" / "content_chelsea.jpg"
+STYLE = REPO / "assets" / "style_swirls.jpg"
+
+
+def _nst(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "nst", *args], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("compare")
+    done = _nst("compare", str(CONTENT), str(STYLE), "-o", str(out), "--size", "128",
+                "--time-budget", "8")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_compare_writes_the_four_files(compared: Path) -> None:
+    names = {"fast.png", "optimized.png", "side_by_side.png", "metrics.json"}
+    assert {path.name for path in compared.iterdir()} == names
+    fast, optimized = (np.asarray(Image.open(compared / f"{n}.png")) for n in ("fast", "optimized"))
+    assert fast.shape == optimized.shape == (85, 128, 3)
+    assert not np.array_equal(fast, optimized)
+    side_by_side = Image.open(compared / "side_by_side.png")
+    assert side_by_side.width > 3 * 128 and side_by_side.height > 85  # three panels and labels
+
+
+def test_metrics_say_what_made_each_image(compared: Path) -> None:
+    metrics = json.loads((compared / "metrics.json").read_text())
+    assert metrics["fast"]["method"] == "fast" and metrics["fast"]["engine"] in ("hub", "lite")
+    assert metrics["optimized"]["method"] == "optimize"
+    assert metrics["optimized"]["init"] == "fast" and metrics["optimized"]["steps"] > 0
+    for key in ("fast", "optimized"):
+        assert {"style_loss", "content_loss", "total", "seconds"} <= set(metrics[key])
+    # The optimizer starts from the fast result and keeps its best image: lower total loss.
+    assert metrics["optimized"]["total"] < metrics["fast"]["total"]
+
+
+@pytest.mark.parametrize("name", ["fast", "optimized"])
+def test_metrics_equal_what_score_prints(compared: Path, name: str) -> None:
+    done = _nst("score", str(CONTENT), str(STYLE), str(compared / f"{name}.png"))
+    assert done.returncode == 0, done.stderr
+    scored = json.loads(done.stdout)
+    metrics = json.loads((compared / "metrics.json").read_text())[name]
+    for key in ("style_loss", "content_loss", "total"):
+        assert metrics[key] == pytest.approx(scored[key], rel=1e-6)
