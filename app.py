@@ -217,7 +217,9 @@ def examples() -> list[list]:
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="Neural style transfer: fast vs optimized") as demo:
+    with gr.Blocks(
+        title="Neural style transfer: fast vs optimized", analytics_enabled=False
+    ) as demo:
         gr.Markdown(
             "# Neural style transfer: fast vs optimized\n"
             "Drop in a photo and a painting. **Fast** renders it in about a second with "

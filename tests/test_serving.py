@@ -1,0 +1,103 @@
+"""The served app under many users: queueing of slow jobs, cancellation, and what it exposes."""
+
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client.utils import Status  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CONTENT = REPO / "assets" / "content_chelsea.jpg"
+STYLE = REPO / "assets" / "style_swirls.jpg"
+
+
+@pytest.fixture
+def client(app_url: str):
+    return gradio_client.Client(app_url, verbose=False)
+
+
+def _shared(size: int = 128) -> list:
+    handle = gradio_client.handle_file
+    return [handle(str(CONTENT)), handle(str(STYLE)), None, 0.5, 1.0, size, False]
+
+
+def _optimize(client, budget: float):
+    return client.submit(*_shared(), "content photo", budget, "balanced", None,
+                         api_name="/optimize")  # fmt: skip
+
+
+def _wait_until_processing(job, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while job.status().code not in (Status.PROCESSING, Status.ITERATING, Status.FINISHED):
+        assert time.monotonic() < deadline, f"job never started: {job.status()}"
+        time.sleep(0.2)
+
+
+def test_fast_requests_are_served_while_an_optimization_runs(client) -> None:
+    job = _optimize(client, budget=40)
+    _wait_until_processing(job)
+    path, numbers = client.predict(*_shared(), api_name="/fast")
+    assert Path(path).is_file() and "lite" in numbers
+    assert not job.done(), "the fast request waited for the optimization"
+    job.cancel()
+
+
+def test_two_optimizations_never_run_at_once(client, app_url: str) -> None:
+    other = gradio_client.Client(app_url, verbose=False)
+    first = _optimize(client, budget=10)
+    _wait_until_processing(first)
+    second = _optimize(other, budget=10)
+    time.sleep(2)
+    assert not first.done()
+    assert second.status().code == Status.IN_QUEUE
+    first.result(timeout=180)
+    second.result(timeout=180)
+
+
+def test_a_cancelled_optimization_frees_its_slot(client) -> None:
+    long_job = _optimize(client, budget=150)
+    _wait_until_processing(long_job)
+    long_job.cancel()
+    started = time.monotonic()
+    _optimize(client, budget=10).result(timeout=140)
+    # Had the cancelled run kept the only optimization slot, this would take its full 150 s.
+    assert time.monotonic() - started < 100
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        "gradio_api/file=/etc/passwd",
+        "file=/etc/passwd",
+        "gradio_api/file=../../../../../../etc/passwd",
+        "gradio_api/file=%2Fetc%2Fpasswd",
+        "gradio_api/file=..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+        f"gradio_api/file={REPO / 'app.py'}",
+        "gradio_api/file=app.py",
+        f"gradio_api/file={REPO / 'nst' / 'fast.py'}",
+        "gradio_api/file=.venv/pyvenv.cfg",
+        "static/../../../../etc/passwd",
+        "assets/../app.py",
+    ],
+)
+def test_no_file_outside_results_and_assets_is_served(app_url: str, route: str) -> None:
+    try:
+        with urllib.request.urlopen(app_url + route, timeout=10) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:
+        assert error.code in (400, 403, 404, 405)
+        return
+    # Some routes answer 200 with the page itself; never with the file asked for.
+    assert b"root:x:0" not in body and b"import gradio" not in body and b"home =" not in body
+
+
+def test_analytics_are_off(app_url: str) -> None:
+    import json
+
+    with urllib.request.urlopen(app_url + "config", timeout=10) as response:
+        config = json.loads(response.read())
+    assert config["analytics_enabled"] is False
