@@ -9,7 +9,10 @@ message on the page. Run `python app.py` (port 7860, or GRADIO_SERVER_PORT).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +35,14 @@ INITS = {"fast result": "fast", "content photo": "content", "noise": "noise"}
 
 # One stop flag per browser session, so Stop ends only that session's optimization.
 _stops: dict[str, threading.Event] = {}
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if sys.platform.startswith("linux") else None
+
+
+def _return_freed_memory() -> None:
+    """Give freed heap back to the OS: glibc keeps it per thread arena otherwise, and a server
+    that ran a burst of requests would stay at its peak memory."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 class Upload(gr.Image):
@@ -98,6 +109,7 @@ def run_fast(content, style, second_style, blend, strength, size, preserve_color
         raise gr.Error(str(error), print_exception=False) from None
     yield to_uint8(result.image), _numbers(result) + "  \n*measuring losses…*"
     compare.measure(result, content_image, styles, weights)
+    _return_freed_memory()
     yield to_uint8(result.image), _numbers(result)
 
 
@@ -156,6 +168,7 @@ def run_optimize(
                 yield to_uint8(step.preview), status, _curve(curve, fast_loss)
     finally:
         _stops.pop(request.session_hash, None)
+        _return_freed_memory()
     result = run.result
     assert result is not None
     compare.measure(result, content_image, styles, weights)
