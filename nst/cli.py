@@ -139,7 +139,9 @@ def _add_optimize(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
     parser.add_argument("--preset", choices=("default", "tutorial"), default="default")
     parser.add_argument("--init", choices=("content", "fast", "noise"), default="content")
-    parser.add_argument("--scales", type=int, help="coarse-to-fine scales, each half the next")
+    parser.add_argument(
+        "--scales", type=int, default=1, help="coarse-to-fine scales, each half the next"
+    )
     parser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
     parser.add_argument(
         "--style-weights", type=float, nargs="+", metavar="W", help="blend weight per style"

@@ -25,14 +25,14 @@ from nst.errors import InputError
 from nst.losses import DEFAULT, LossPreset, StyleLoss
 
 INITS = ("content", "fast", "noise")
-MIN_SIDE = 16  # VGG19 pools four times before block5
-# The default schedule: coarse scales down to about this long side, then a few full-size steps.
-# Measured on 2 CPU cores: about a minute at 512 px (see benchmarks/slow.py).
-COARSEST_SIDE = 128
-COARSE_STEPS = 60
-FINEST_STEPS = 20
-UNLIMITED = 10**9  # steps at the finest scale when only the time budget ends the run
 OPTIMIZERS = ("lbfgs", "adam")
+MIN_SIDE = 16  # VGG19 pools four times before block5
+# The default run: this many L-BFGS-B evaluations at full size, about a minute at 512 px on 2 CPU
+# cores (benchmarks/slow.py). Coarse-to-fine is an option, not the default: upsampling a coarse
+# result loses most of its style statistics (the style loss jumps back near the content
+# image's), so the coarse evaluations were wasted in every schedule measured.
+DEFAULT_STEPS = 40
+UNLIMITED = 10**9  # steps when only the time budget ends the run
 
 
 @dataclass
@@ -64,11 +64,6 @@ def scale_sizes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
         factor = 2.0**-level
         sizes.append((max(MIN_SIDE, round(height * factor)), max(MIN_SIDE, round(width * factor))))
     return sizes
-
-
-def default_scales(height: int, width: int) -> int:
-    """How many scales, each half the next, until the long side is about COARSEST_SIDE."""
-    return 1 + max(0, int(np.log2(max(height, width) / COARSEST_SIDE)))
 
 
 def initial_image(
@@ -115,7 +110,7 @@ def _lbfgs_scale(loss: StyleLoss, start: np.ndarray, report: Callable, history: 
         return float(values["total"]), grad.numpy().ravel().astype(np.float64)
 
     # OpenBLAS threads that spin after scipy's small vector operations steal the cores TensorFlow
-    # needs: one BLAS thread made each evaluation ~1.5x faster on 2 cores.
+    # needs: one BLAS thread made each evaluation ~1.5x faster at 128 px on 2 cores.
     with threadpool_limits(limits=1, user_api="blas"):
         scipy.optimize.minimize(
             objective,
@@ -124,7 +119,13 @@ def _lbfgs_scale(loss: StyleLoss, start: np.ndarray, report: Callable, history: 
             method="L-BFGS-B",
             bounds=scipy.optimize.Bounds(0.0, 1.0),
             # Only `report` ends the run; scipy would stop early on relative-change tests.
-            options={"maxfun": 10**9, "maxiter": 10**9, "maxcor": history, "ftol": 0, "gtol": 0},
+            options={
+                "maxfun": UNLIMITED,
+                "maxiter": UNLIMITED,
+                "maxcor": history,
+                "ftol": 0,
+                "gtol": 0,
+            },
         )
 
 
@@ -156,7 +157,7 @@ def optimize(
     init: str = "content",
     init_image: np.ndarray | None = None,
     seed: int = 0,
-    scales: int | None = None,
+    scales: int = 1,
     steps: int | Sequence[int] | None = None,
     time_budget: float | None = None,
     stop: threading.Event | None = None,
@@ -167,21 +168,18 @@ def optimize(
 
     Styles should already be at the content's long side; at coarser scales everything is resized
     by the same factor. ``steps`` counts loss evaluations: a total split evenly over the scales,
-    or one count per scale. By default the run is coarse to fine (`default_scales`) with
-    `COARSE_STEPS` at each coarse scale and `FINEST_STEPS` at full size, or, given only a
-    ``time_budget``, as many at full size as the budget allows. The run ends after the steps,
-    the time budget, or when ``stop`` is set (checked after every evaluation); the last
-    `Progress` has ``done`` and the best image in ``preview``.
+    or one count per scale; by default `DEFAULT_STEPS`, or, given only a ``time_budget``, as
+    many as the budget allows. The run ends after the steps, the time budget, or when ``stop`` is
+    set (checked after every evaluation); the last `Progress` has ``done`` and the best image in
+    ``preview``.
     """
     if optimizer not in OPTIMIZERS:
         raise InputError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
-    scales = default_scales(*content.shape[:2]) if scales is None else scales
     if scales < 1:
         raise InputError("scales must be at least 1")
     if steps is None:
-        finest = UNLIMITED if time_budget is not None else FINEST_STEPS
-        per_scale = [COARSE_STEPS] * (scales - 1) + [finest]
-    elif isinstance(steps, int):
+        steps = UNLIMITED if time_budget is not None else DEFAULT_STEPS
+    if isinstance(steps, int):
         per_scale = [steps // scales + (i < steps % scales) for i in range(scales)]
     else:
         per_scale = list(steps)
