@@ -141,7 +141,8 @@ def _size_agnostic(path: Path) -> bytes:
 # thread-safe). A hub handle that failed is not tried again.
 _engines: dict[str, Engine] = {}
 _hub_failures: dict[str, str] = {}
-_lock = threading.Lock()
+_lite_lock = threading.Lock()
+_hub_lock = threading.Lock()  # held for a whole hub load, which can take minutes
 
 
 def hub_handle() -> str:
@@ -149,13 +150,16 @@ def hub_handle() -> str:
 
 
 def get_engine(name: str = "auto", handle: str | None = None) -> Engine:
-    """The loaded engine for `name`; `auto` is hub (from `handle`) when it loads, else lite."""
+    """The loaded engine for `name`; `auto` is hub (from `handle`) when it loads, else lite.
+
+    While another thread is still loading the hub model, `auto` uses lite rather than wait.
+    """
     if name not in ENGINES:
         raise InputError(f"Unknown engine '{name}'; choose one of {', '.join(ENGINES)}.")
     if name == "lite":
         return _get_lite()
     try:
-        return _get_hub(handle or hub_handle())
+        return _get_hub(handle or hub_handle(), wait=name == "hub")
     except EngineUnavailable:
         if name == "hub":
             raise
@@ -163,15 +167,19 @@ def get_engine(name: str = "auto", handle: str | None = None) -> Engine:
 
 
 def _get_lite() -> Engine:
-    with _lock:
+    with _lite_lock:
         if "lite" not in _engines:
             _engines["lite"] = LiteEngine()
         return _engines["lite"]
 
 
-def _get_hub(handle: str) -> Engine:
+def _get_hub(handle: str, wait: bool = True) -> Engine:
     key = f"hub:{handle}"
-    with _lock:
+    if key in _engines:
+        return _engines[key]
+    if not _hub_lock.acquire(blocking=wait):
+        raise EngineUnavailable("The hub model is still loading.")
+    try:
         if key in _engines:
             return _engines[key]
         if handle in _hub_failures:
@@ -184,6 +192,8 @@ def _get_hub(handle: str) -> Engine:
             raise EngineUnavailable(_hub_failures[handle]) from None
         _engines[key] = engine
         return engine
+    finally:
+        _hub_lock.release()
 
 
 def _check_reachable(handle: str, timeout: float = 3.0) -> None:

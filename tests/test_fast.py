@@ -264,3 +264,9 @@ def test_a_folder_that_is_not_a_saved_model_is_unavailable(tmp_path: Path):
         fast.get_engine("hub", str(tmp_path))
     assert "\n" not in str(error.value)
     assert fast.get_engine("auto", str(tmp_path)).name == "lite"
+
+
+def test_auto_uses_lite_while_the_hub_model_is_still_loading(tiny_saved_model: Path):
+    with fast._hub_lock:  # as if another request were downloading the hub model
+        assert fast.get_engine("auto", str(tiny_saved_model)).name == "lite"
+    assert str(tiny_saved_model) not in fast._hub_failures  # "still loading" is no failure
