@@ -1,8 +1,8 @@
 """Losses of the slow path: Gram-matrix style, content and total variation, and their presets.
 
 `tutorial` is exactly TensorFlow's style-transfer tutorial, so results can be compared with it;
-`score` measures any image under that definition. `default` is tuned for looks and normalised by
-image size, so the same weights work at any resolution.
+`score` measures any image under that definition. `default` is tuned for looks and normalised
+per layer and per pixel, so the same weights work at any resolution.
 """
 
 from __future__ import annotations

@@ -111,3 +111,12 @@ def test_score_of_the_content_itself_has_no_content_loss(tubingen, starry_night)
     assert scores["total"] == pytest.approx(
         scores["style_loss"] + scores["content_loss"] + scores["tv_loss"], rel=1e-6
     )
+
+
+def test_preset_with_overrides_only_the_weights_given() -> None:
+    preset = losses.preset_with("tutorial", style_weight=2.0)
+    assert preset.style_weight == 2.0 and preset.content_weight == losses.TUTORIAL.content_weight
+    with pytest.raises(InputError, match="tv weight"):
+        losses.preset_with("default", tv_weight=-1.0)
+    with pytest.raises(InputError, match="preset"):
+        losses.preset_with("fancy")
