@@ -131,15 +131,21 @@ def _extractor(layers: tuple[str, ...], weights_path: Path) -> FeatureExtractor:
 def feature_extractor(
     layers: tuple[str, ...] | list[str] = CONV_LAYERS[:14], weights: str | os.PathLike | None = None
 ) -> FeatureExtractor:
-    """Return the process-wide extractor for ``layers`` (built and loaded once per set of layers).
+    """Return the process-wide extractor that covers ``layers``.
 
-    The default set is every conv layer up to ``block5_conv2``, the deepest one the losses use.
+    Every caller (the losses, the scorer, the app's feature-map views) shares one network: all
+    conv layers up to ``block5_conv2``, the deepest one the losses use, or deeper if asked.
+    Extra outputs cost nothing, since the network computes them on the way anyway.
     """
     unknown = sorted(set(layers) - set(CONV_LAYERS))
     if unknown:
         raise InputError(f"unknown VGG19 layer(s) {unknown}; choose from {list(CONV_LAYERS)}")
-    ordered = tuple(sorted(set(layers), key=CONV_LAYERS.index))
-    return _extractor(ordered, _resolved(weights, os.environ.get(WEIGHTS_ENV_VAR)))
+    deepest = max(
+        [CONV_LAYERS.index(name) for name in layers] + [CONV_LAYERS.index("block5_conv2")]
+    )
+    return _extractor(
+        CONV_LAYERS[: deepest + 1], _resolved(weights, os.environ.get(WEIGHTS_ENV_VAR))
+    )
 
 
 @functools.cache

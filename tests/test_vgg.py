@@ -69,11 +69,12 @@ def test_extractor_matches_keras_vgg19_with_its_preprocessing(weights: Path) -> 
     assert ours["block5_conv2"].shape == (1, 2, 3, 512)
 
 
-def test_extractor_stops_at_the_deepest_layer_and_is_cached() -> None:
-    shallow = vgg.feature_extractor(["block2_conv1"])
-    conv_names = [layer.name for layer in shallow.model.layers if "conv" in layer.name]
-    assert conv_names == ["block1_conv1", "block1_conv2", "block2_conv1"]
-    assert vgg.feature_extractor(("block2_conv1",)) is shallow
+def test_one_extractor_serves_every_caller_and_stops_at_block5_conv2() -> None:
+    shared = vgg.feature_extractor(["block2_conv1"])
+    conv_names = [layer.name for layer in shared.model.layers if "conv" in layer.name]
+    assert conv_names == list(vgg.CONV_LAYERS[:14])  # up to block5_conv2, no further
+    assert vgg.feature_extractor(("block5_conv1", "block5_conv2")) is shared
+    assert vgg.feature_extractor() is shared
 
 
 def test_every_conv_layer_is_available() -> None:
