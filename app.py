@@ -26,7 +26,7 @@ import pandas as pd
 from nst import compare, fast, visualize
 from nst.errors import InputError
 from nst.images import load_image, to_uint8
-from nst.losses import DEFAULT
+from nst.losses import DEFAULT, score
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 MAX_TIME_BUDGET = 180  # seconds one optimization may take, enforced here whatever the client sends
@@ -72,6 +72,9 @@ def _inputs(content: str | None, style: str | None, second_style: str | None, bl
         raise gr.Error(str(error), print_exception=False) from None
 
 
+MEASURING = "*measuring losses…*"
+
+
 def _numbers(result: compare.Result) -> str:
     """The markdown under a result: method, time, size, then the Gatys losses."""
     made_by = result.made_by
@@ -83,18 +86,19 @@ def _numbers(result: compare.Result) -> str:
             f"Optimized · **{made_by['optimizer']}**, from {made_by['init']}, "
             f"{made_by['steps']} steps (ended by {made_by['stopped_by']})"
         )
-    lines = [f"{method} · {result.seconds:.1f} s · {width}×{height} px"]
-    if result.losses:
-        losses = result.losses
-        lines.append(
-            f"style loss **{losses['style_loss']:.3g}** · content loss "
-            f"**{losses['content_loss']:.3g}** · total **{losses['total']:.3g}**"
-        )
-    return "  \n".join(lines)
+    first_line = f"{method} · {result.seconds:.1f} s · {width}×{height} px"
+    return first_line + "  \n" + (_losses_line(result.losses) if result.losses else MEASURING)
+
+
+def _losses_line(losses: dict[str, float]) -> str:
+    return (
+        f"style loss **{losses['style_loss']:.3g}** · content loss "
+        f"**{losses['content_loss']:.3g}** · total **{losses['total']:.3g}**"
+    )
 
 
 def run_fast(content, style, second_style, blend, strength, size, preserve_color):
-    """Fast path, shown at once, then measured with the same losses as the optimizer."""
+    """Fast path only: the image and what made it, in about a second (losses come next)."""
     content_image, styles, weights = _inputs(content, style, second_style, blend)
     try:
         result = compare.run_fast(
@@ -107,10 +111,23 @@ def run_fast(content, style, second_style, blend, strength, size, preserve_color
         )
     except (InputError, fast.EngineUnavailable) as error:
         raise gr.Error(str(error), print_exception=False) from None
-    yield to_uint8(result.image), _numbers(result) + "  \n*measuring losses…*"
-    compare.measure(result, content_image, styles, weights)
+    return to_uint8(result.image), _numbers(result)
+
+
+def measure_fast(content, style, second_style, blend, fast_image, numbers):
+    """The fast result's Gatys losses, as its own queued event so the fast slot is free."""
+    if fast_image is None or MEASURING not in (numbers or ""):
+        return gr.skip()
+    content_image, styles, weights = _inputs(content, style, second_style, blend)
+    losses = score(fast_image / 255.0, content_image, styles, weights)  # the PNG shown
     _return_freed_memory()
-    yield to_uint8(result.image), _numbers(result)
+    return numbers.replace(MEASURING, _losses_line(losses))
+
+
+def fast_with_losses(content, style, second_style, blend, strength, size, preserve_color):
+    """Both steps at once, for the examples, whose results Gradio caches."""
+    image, numbers = run_fast(content, style, second_style, blend, strength, size, preserve_color)
+    return image, measure_fast(content, style, second_style, blend, image, numbers)
 
 
 def run_optimize(
@@ -323,6 +340,13 @@ def build_demo() -> gr.Blocks:
             api_name="fast",
             concurrency_limit=2,
             concurrency_id="fast",
+        ).then(
+            measure_fast,
+            [content, style, second_style, blend, fast_image, fast_numbers],
+            fast_numbers,
+            api_name="fast_losses",
+            concurrency_limit=1,
+            concurrency_id="losses",
         )
         optimize_button.click(
             run_optimize,
@@ -350,7 +374,7 @@ def build_demo() -> gr.Blocks:
                 rows,
                 shared,
                 [fast_image, fast_numbers],
-                fn=run_fast,
+                fn=fast_with_losses,
                 cache_examples=True,
                 cache_mode="lazy",
                 label="Examples: click one",

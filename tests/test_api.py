@@ -20,12 +20,15 @@ def _shared_inputs(content: Path, style: Path, size: int = 192) -> list:
 
 
 def test_fast_then_optimize_from_it(client, tubingen: Path, starry_night: Path) -> None:
-    fast_path, fast_numbers = client.predict(
-        *_shared_inputs(tubingen, starry_night), api_name="/fast"
-    )
+    inputs = _shared_inputs(tubingen, starry_night)
+    fast_path, fast_numbers = client.predict(*inputs, api_name="/fast")
     fast_image = np.asarray(Image.open(fast_path))
     assert fast_image.shape == (144, 192, 3)
-    assert "lite" in fast_numbers and "style loss" in fast_numbers
+    assert "lite" in fast_numbers and "measuring losses" in fast_numbers
+    with_losses = client.predict(
+        *inputs[:4], gradio_client.handle_file(fast_path), fast_numbers, api_name="/fast_losses"
+    )
+    assert "style loss" in with_losses and "lite" in with_losses
 
     job = client.submit(
         *_shared_inputs(tubingen, starry_night), "fast result", 10, "balanced",
