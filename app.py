@@ -97,11 +97,9 @@ def _losses_line(losses: dict[str, float]) -> str:
     )
 
 
-def run_fast(content, style, second_style, blend, strength, size, preserve_color):
-    """Fast path only: the image and what made it, in about a second (losses come next)."""
-    content_image, styles, weights = _inputs(content, style, second_style, blend)
+def _fast_result(content_image, styles, weights, strength, size, preserve_color):
     try:
-        result = compare.run_fast(
+        return compare.run_fast(
             content_image,
             styles,
             weights,
@@ -111,6 +109,12 @@ def run_fast(content, style, second_style, blend, strength, size, preserve_color
         )
     except (InputError, fast.EngineUnavailable) as error:
         raise gr.Error(str(error), print_exception=False) from None
+
+
+def run_fast(content, style, second_style, blend, strength, size, preserve_color):
+    """Fast path only: the image and what made it, in about a second (losses come next)."""
+    content_image, styles, weights = _inputs(content, style, second_style, blend)
+    result = _fast_result(content_image, styles, weights, strength, size, preserve_color)
     return to_uint8(result.image), _numbers(result)
 
 
@@ -150,14 +154,7 @@ def run_optimize(
     init = INITS[init_label]
     budget = min(float(time_budget), MAX_TIME_BUDGET)
     if init == "fast" and fast_image is None:
-        result = compare.run_fast(
-            content_image,
-            styles,
-            weights,
-            size=int(size),
-            strength=strength,
-            preserve_color=preserve_color,
-        )
+        result = _fast_result(content_image, styles, weights, strength, size, preserve_color)
         fast_image = to_uint8(result.image)
     stop = _stops[request.session_hash] = threading.Event()
     run = compare.OptimizeRun(

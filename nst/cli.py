@@ -17,6 +17,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chat
 from nst.errors import InputError
 
 
+def _add_shared_arguments(
+    parser: argparse.ArgumentParser, output_help: str, output_name: str = "OUT"
+) -> None:
+    """The inputs and output options every image-making subcommand takes."""
+    parser.add_argument("content", help="content photo")
+    parser.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
+    parser.add_argument("-o", "--output", required=True, metavar=output_name, help=output_help)
+    parser.add_argument("--size", type=int, default=512, help="output long side in pixels")
+    parser.add_argument(
+        "--style-weights", type=float, nargs="+", metavar="W", help="blend weight per style"
+    )
+    parser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
+
+
 def _fast(args: argparse.Namespace) -> None:
     from nst import fast
     from nst.images import save_image
@@ -39,19 +53,12 @@ def _fast(args: argparse.Namespace) -> None:
 
 def _add_fast(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("fast", help="stylize in about a second with Magenta's network")
-    parser.add_argument("content", help="content photo")
-    parser.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
-    parser.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp)")
+    _add_shared_arguments(parser, "output image (.png, .jpg, .webp)")
     parser.add_argument("--engine", choices=("auto", "hub", "lite"), default="auto")
     parser.add_argument("--hub-handle", help="TF Hub handle or SavedModel folder for --engine hub")
     parser.add_argument(
         "--strength", type=float, default=1.0, help="0 keeps the photo's look, 1 full style"
     )
-    parser.add_argument(
-        "--style-weights", type=float, nargs="+", metavar="W", help="blend weight per style"
-    )
-    parser.add_argument("--size", type=int, default=512, help="output long side in pixels")
-    parser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
     parser.set_defaults(run=_fast)
 
 
@@ -130,10 +137,7 @@ def _add_optimize(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "optimize", help="optimize an image with VGG19 losses (slower, higher fidelity)"
     )
-    parser.add_argument("content", help="content photo")
-    parser.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
-    parser.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp)")
-    parser.add_argument("--size", type=int, default=512, help="output long side in pixels")
+    _add_shared_arguments(parser, "output image (.png, .jpg, .webp)")
     parser.add_argument("--steps", type=int, help="loss evaluations in all (default: a schedule)")
     parser.add_argument("--time-budget", type=float, metavar="S", help="stop after S seconds")
     parser.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
@@ -141,10 +145,6 @@ def _add_optimize(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--init", choices=("content", "fast", "noise"), default="content")
     parser.add_argument(
         "--scales", type=int, default=1, help="coarse-to-fine scales, each half the next"
-    )
-    parser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
-    parser.add_argument(
-        "--style-weights", type=float, nargs="+", metavar="W", help="blend weight per style"
     )
     parser.add_argument("--style-weight", type=float, metavar="W", help="override the preset's")
     parser.add_argument("--content-weight", type=float, metavar="W", help="override the preset's")
@@ -205,16 +205,9 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "compare", help="fast and optimized results of the same inputs, measured the same way"
     )
-    parser.add_argument("content", help="content photo")
-    parser.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
-    parser.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        metavar="OUT_DIR",
-        help="folder for fast.png, optimized.png, side_by_side.png, metrics.json",
+    _add_shared_arguments(
+        parser, "folder for fast.png, optimized.png, side_by_side.png, metrics.json", "OUT_DIR"
     )
-    parser.add_argument("--size", type=int, default=512, help="output long side in pixels")
     parser.add_argument("--strength", type=float, default=1.0, help="fast path's style strength")
     parser.add_argument(
         "--init",
@@ -228,10 +221,6 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         default=60.0,
         metavar="S",
         help="seconds the optimizer may take",
-    )
-    parser.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
-    parser.add_argument(
-        "--style-weights", type=float, nargs="+", metavar="W", help="blend weight per style"
     )
     parser.set_defaults(run=_compare)
 
