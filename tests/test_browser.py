@@ -78,6 +78,12 @@ def test_fast_and_optimize_side_by_side(page, tubingen: Path, starry_night: Path
     fast_numbers = page.locator("#fast-numbers").inner_text()
     assert "content loss" in fast_numbers and "content loss" in numbers
 
+    # A changed input makes both results stale: they leave the page, nothing old is compared.
+    _set_number(page, "Output long side (px)", 224)
+    page.wait_for_function("document.querySelectorAll('#slider img').length == 0", timeout=30_000)
+    assert page.locator("#fast-image img").count() == 0
+    assert page.locator("#optimized-image img").count() == 0
+
 
 def test_non_image_upload_shows_a_message_and_the_page_keeps_working(
     page, tmp_path: Path, tubingen: Path
