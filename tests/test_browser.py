@@ -102,3 +102,23 @@ def test_non_image_upload_shows_a_message_and_the_page_keeps_working(
     page.wait_for_function(
         "document.querySelector('#fast-numbers').innerText.includes('style loss')", timeout=90_000
     )
+
+
+def test_stop_ends_the_optimization_and_keeps_its_best_image(
+    page, tubingen: Path, starry_night: Path
+) -> None:
+    _upload(page, "content", tubingen)
+    _upload(page, "style", starry_night)
+    _set_number(page, "Output long side (px)", 192)
+    _set_number(page, "Time budget (s)", 120)
+    page.click("#optimize")
+    page.wait_for_function(
+        "document.querySelector('#optimized-numbers').innerText.includes('step')", timeout=120_000
+    )
+    page.click("#stop")
+    page.wait_for_function(
+        "document.querySelector('#optimized-numbers').innerText.includes('ended by stop')",
+        timeout=60_000,
+    )
+    assert page.locator("#optimized-image img").count() == 1
+    page.screenshot(path=SCREENSHOTS / "4-stopped.png", full_page=True)
