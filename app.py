@@ -128,6 +128,15 @@ def measure_fast(content, style, second_style, blend, fast_image, numbers):
     return numbers.replace(MEASURING, _losses_line(losses))
 
 
+def fast_if_missing(
+    content, style, second_style, blend, strength, size, preserve_color, init_label, fast_image
+):
+    """Before an optimization that starts from the fast result: make it if the page has none."""
+    if INITS[init_label] != "fast" or fast_image is not None:
+        return gr.skip(), gr.skip()
+    return run_fast(content, style, second_style, blend, strength, size, preserve_color)
+
+
 def fast_with_losses(content, style, second_style, blend, strength, size, preserve_color):
     """Both steps at once, for the examples, whose results Gradio caches."""
     image, numbers = run_fast(content, style, second_style, blend, strength, size, preserve_color)
@@ -345,13 +354,28 @@ def build_demo() -> gr.Blocks:
             concurrency_limit=1,
             concurrency_id="losses",
         )
+        # Optimize from the fast result shows that result too, so the two can be compared.
         optimize_button.click(
+            fast_if_missing,
+            [*shared, init, fast_image],
+            [fast_image, fast_numbers],
+            api_name=False,
+            concurrency_limit=2,
+            concurrency_id="fast",
+        ).then(
             run_optimize,
             [*shared, init, time_budget, emphasis, fast_image],
             [optimized_image, optimized_numbers, curve],
             api_name="optimize",
             concurrency_limit=1,
             concurrency_id="optimize",
+        ).then(
+            measure_fast,
+            [content, style, second_style, blend, fast_image, fast_numbers],
+            fast_numbers,
+            api_name=False,
+            concurrency_limit=1,
+            concurrency_id="losses",
         )
         stop_button.click(stop_optimize, None, None, queue=False, api_name=False)
         for image in (fast_image, optimized_image):
