@@ -14,7 +14,6 @@ import ctypes.util
 import os
 import sys
 import threading
-from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,7 +25,7 @@ import pandas as pd
 from nst import compare, fast, visualize
 from nst.errors import InputError
 from nst.images import load_image, to_uint8
-from nst.losses import DEFAULT, score
+from nst.losses import DEFAULT, preset_with, score
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 MAX_TIME_BUDGET = 180  # seconds one optimization may take, enforced here whatever the client sends
@@ -176,7 +175,7 @@ def run_optimize(
         init_image=None if fast_image is None else fast_image / 255.0,
         stop=stop,
         time_budget=budget,
-        preset=replace(DEFAULT, style_weight=DEFAULT.style_weight * STYLE_EMPHASIS[emphasis]),
+        preset=preset_with("default", style_weight=DEFAULT.style_weight * STYLE_EMPHASIS[emphasis]),
     )
     # The fast result under the optimizer's own objective: the line the curve has to get under.
     fast_loss = None if fast_image is None else run.objective(fast_image / 255.0)["total"]
@@ -228,12 +227,12 @@ def clear_results(request: gr.Request):
 def inside_vgg(content, style, layer):
     """Feature maps of both images and the style's Gram matrix at `layer`, at 256 px."""
     content_image, styles, _ = _inputs(content, style, None, 0.0)
-    small_content = load_image(content_image, long_side=256)
-    small_style = load_image(styles[0], long_side=256)
+    content_maps = visualize.activations(load_image(content_image, long_side=256), layer)
+    style_maps = visualize.activations(load_image(styles[0], long_side=256), layer)
     return (
-        to_uint8(visualize.feature_grid(small_content, layer)),
-        to_uint8(visualize.feature_grid(small_style, layer)),
-        to_uint8(visualize.gram_heatmap(small_style, layer)),
+        to_uint8(visualize.feature_grid(content_maps)),
+        to_uint8(visualize.feature_grid(style_maps)),
+        to_uint8(visualize.gram_heatmap(style_maps)),
     )
 
 
@@ -339,6 +338,7 @@ def build_demo() -> gr.Blocks:
         for component in shared:
             component.input(clear_results, None, results, queue=False)
 
+        measure_inputs = [content, style, second_style, blend, fast_image, fast_numbers]
         fast_button.click(
             run_fast,
             shared,
@@ -348,7 +348,7 @@ def build_demo() -> gr.Blocks:
             concurrency_id="fast",
         ).then(
             measure_fast,
-            [content, style, second_style, blend, fast_image, fast_numbers],
+            measure_inputs,
             fast_numbers,
             api_name="fast_losses",
             concurrency_limit=1,
@@ -371,7 +371,7 @@ def build_demo() -> gr.Blocks:
             concurrency_id="optimize",
         ).then(
             measure_fast,
-            [content, style, second_style, blend, fast_image, fast_numbers],
+            measure_inputs,
             fast_numbers,
             api_name=False,
             concurrency_limit=1,

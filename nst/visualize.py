@@ -40,12 +40,11 @@ def activations(image: np.ndarray, layer: str) -> np.ndarray:
     return features[layer][0].numpy()
 
 
-def feature_grid(image: np.ndarray, layer: str, count: int = 16, columns: int = 4) -> np.ndarray:
-    """The `count` most active channels of `layer` as a grid of viridis tiles, 2 px apart.
-
-    Each tile is normalised on its own, so weak and strong channels are both readable.
+def feature_grid(maps: np.ndarray, count: int = 16, columns: int = 4) -> np.ndarray:
+    """The `count` most active channels of one layer's activations `maps` (H, W, C) as a
+    grid of viridis tiles, 2 px apart; each tile normalised on its own, so weak and strong
+    channels are both readable.
     """
-    maps = activations(image, layer)
     strongest = np.argsort(maps.mean(axis=(0, 1)))[::-1][:count]
     height, width = maps.shape[:2]
     rows = -(-len(strongest) // columns)
@@ -58,16 +57,12 @@ def feature_grid(image: np.ndarray, layer: str, count: int = 16, columns: int = 
     return grid
 
 
-def gram_heatmap(
-    image: np.ndarray, layer: str, channels: int = 64, cell_pixels: int = 4
-) -> np.ndarray:
-    """The Gram matrix of `layer` for the first `channels` channels, as a viridis heat map.
-
-    Shown on a square-root scale (a few channels carry most of the energy), each entry a crisp
-    `cell_pixels`-wide square so that viewers that smooth images do not blur it.
+def gram_heatmap(maps: np.ndarray, channels: int = 64, cell_pixels: int = 4) -> np.ndarray:
+    """The Gram matrix of one layer's activations `maps` (first `channels` channels) as a
+    viridis heat map, on a square-root scale (a few channels carry most of the energy), each
+    entry a crisp `cell_pixels`-wide square so that viewers that smooth images do not blur it.
     """
-    maps = activations(image, layer)[..., :channels]
-    gram = gram_matrix(tf.constant(maps[None]))[0].numpy()
+    gram = gram_matrix(tf.constant(maps[None, ..., :channels]))[0].numpy()
     gram = np.sqrt(np.maximum(gram, 0.0))
     heat = colormap(gram / max(float(gram.max()), 1e-8))
     return np.repeat(np.repeat(heat, cell_pixels, axis=0), cell_pixels, axis=1)

@@ -56,3 +56,17 @@ def test_non_image_gets_a_message_and_the_server_keeps_serving(
         client.predict(*_shared_inputs(fake, starry_night), api_name="/fast")
     path, _ = client.predict(*_shared_inputs(tubingen, starry_night), api_name="/fast")
     assert Path(path).is_file()
+
+
+def test_inside_vgg_shows_feature_maps_and_the_gram_matrix(
+    client, tubingen: Path, starry_night: Path
+) -> None:
+    handle = gradio_client.handle_file
+    content_maps, style_maps, gram = client.predict(
+        handle(str(tubingen)), handle(str(starry_night)), "block3_conv1", api_name="/inside_vgg"
+    )
+    gram_image = np.asarray(Image.open(gram))
+    assert gram_image.shape[0] == gram_image.shape[1]  # a channels × channels matrix
+    # 16 tiles in 4 columns of block3 maps (1/4 of 256 px wide landscape images), 2 px apart.
+    for maps in (content_maps, style_maps):
+        assert Image.open(maps).width == 4 * 64 + 3 * 2
