@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst import losses, vgg
+from benchmarks import tutorial
+from nst import losses
 from nst.errors import InputError
 from nst.images import load_image, resize
 
@@ -16,54 +17,38 @@ def images(tubingen: Path, starry_night: Path) -> tuple[np.ndarray, np.ndarray]:
     return load_image(tubingen, 64), load_image(starry_night, 64)
 
 
-def tutorial_loss(image: np.ndarray, content: np.ndarray, style: np.ndarray) -> float:
-    """The TF style-transfer tutorial's code, transcribed: StyleContentModel, style_content_loss
-    and the train step's `loss += total_variation_weight * tf.image.total_variation(image)`."""
-    style_layers = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
-    content_layers = ["block5_conv2"]
-    model = tf.keras.applications.VGG19(include_top=False, weights=None)
-    model.load_weights(str(vgg.resolve_weights()))
-    outputs = [model.get_layer(name).output for name in style_layers + content_layers]
-    vgg_layers = tf.keras.Model([model.input], outputs)
-
-    def gram_matrix(input_tensor):
-        result = tf.linalg.einsum("bijc,bijd->bcd", input_tensor, input_tensor)
-        input_shape = tf.shape(input_tensor)
-        num_locations = tf.cast(input_shape[1] * input_shape[2], tf.float32)
-        return result / num_locations
-
-    def call(inputs):
-        inputs = inputs * 255.0
-        preprocessed_input = tf.keras.applications.vgg19.preprocess_input(inputs)
-        outputs = vgg_layers(preprocessed_input)
-        style_outputs = [gram_matrix(output) for output in outputs[:5]]
-        return {"content": dict(zip(content_layers, outputs[5:], strict=True)),
-                "style": dict(zip(style_layers, style_outputs, strict=True))}  # fmt: skip
-
-    style_targets = call(tf.constant(style[None]))["style"]
-    content_targets = call(tf.constant(content[None]))["content"]
-    outputs = call(tf.constant(image[None]))
-    style_loss = tf.add_n([
-        tf.reduce_mean((outputs["style"][name] - style_targets[name]) ** 2)
-        for name in outputs["style"]
-    ]) * 1e-2 / 5  # fmt: skip
-    content_loss = tf.add_n([
-        tf.reduce_mean((outputs["content"][name] - content_targets[name]) ** 2)
-        for name in outputs["content"]
-    ]) * 1e4 / 1  # fmt: skip
-    return float(
-        style_loss + content_loss + 30 * tf.image.total_variation(tf.constant(image[None]))[0]
-    )
-
-
-def test_tutorial_preset_equals_the_tutorial_formula(images) -> None:
+def test_tutorial_preset_equals_the_tutorial_code_in_value_and_gradient(images) -> None:
     content, style = images
     image = np.clip(content + np.random.default_rng(1).normal(0, 0.1, content.shape), 0, 1)
-    image = image.astype(np.float32)
-    ours = losses.StyleLoss(content, [style], losses.TUTORIAL)(tf.constant(image[None]))
-    assert float(ours["total"]) == pytest.approx(tutorial_loss(image, content, style), rel=1e-5)
+    image = tf.constant(image[None], tf.float32)
+    loss = losses.StyleLoss(content, [style], losses.TUTORIAL)
+    recipe = tutorial.Recipe(content, style)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(image)
+        ours, theirs = loss(image), recipe.loss(image)[0]
+    assert float(ours["total"]) == pytest.approx(float(theirs), rel=1e-5)
     assert float(ours["total"]) == pytest.approx(
         float(ours["style"]) + float(ours["content"]) + float(ours["tv"]), rel=1e-6
+    )
+    # Our convolutions and Gram error bring their own gradients: they must be autodiff's.
+    ours_grad = tape.gradient(ours["total"], image).numpy()
+    theirs_grad = tape.gradient(theirs, image).numpy()
+    scale = np.abs(theirs_grad).max()
+    assert scale > 0
+    np.testing.assert_allclose(ours_grad, theirs_grad, rtol=1e-3, atol=1e-4 * scale)
+
+
+def test_gram_error_gradient_is_autodiffs_for_any_features() -> None:
+    rng = np.random.default_rng(2)
+    features = tf.constant(rng.normal(size=(1, 5, 7, 4)), tf.float32)
+    target = losses.gram_matrix(tf.constant(rng.normal(size=(1, 6, 3, 4)), tf.float32))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(features)
+        ours = losses.gram_error(features, target)
+        direct = tf.reduce_mean((losses.gram_matrix(features) - target) ** 2)
+    assert float(ours) == pytest.approx(float(direct), rel=1e-5)
+    np.testing.assert_allclose(
+        tape.gradient(ours, features), tape.gradient(direct, features), rtol=1e-4, atol=1e-6
     )
 
 
