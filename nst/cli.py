@@ -140,7 +140,7 @@ def _add_optimize(commands: argparse._SubParsersAction) -> None:
     _add_shared_arguments(parser, "output image (.png, .jpg, .webp)")
     parser.add_argument("--steps", type=int, help="loss evaluations in all (default: a schedule)")
     parser.add_argument("--time-budget", type=float, metavar="S", help="stop after S seconds")
-    parser.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
+    parser.add_argument("--optimizer", choices=("lbfgs", "lbfgs-b", "adam"), default="lbfgs")
     parser.add_argument("--preset", choices=("default", "tutorial"), default="default")
     parser.add_argument("--init", choices=("content", "fast", "noise"), default="content")
     parser.add_argument(
