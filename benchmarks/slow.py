@@ -4,7 +4,9 @@ Same images (Tübingen x Starry Night from ../shared), same size, same objective
 preset) and the same scorer as `python -m nst score`. "Loss" is style + content, as the tutorial
 reports it. The tutorial's 1000-step curve takes over half an hour at 512 px, so it is recorded
 once (`--record-baseline FILE`) and reused (`--baseline FILE`); its time axis is then the
-recipe's seconds per step measured afresh in the comparing run, under the same load as ours.
+seconds per step of the tutorial's own code (`benchmarks/tutorial.py`), measured afresh in the
+comparing run, under the same load as ours. That run also checks that the tutorial's code
+retraces the recorded curve's first steps.
 
     python benchmarks/slow.py --record-baseline /tmp/slow-bench/baseline.json --size 256 512
     python benchmarks/slow.py --baseline /tmp/slow-bench/baseline.json --compare 256 512
@@ -24,11 +26,12 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmarks
 
 import numpy as np
 import tensorflow as tf
 
+from benchmarks import tutorial
 from nst import losses, optimize
 from nst.images import load_image, resize, resize_long_side
 
@@ -57,24 +60,35 @@ def log(message: str) -> None:
 
 
 def record_baseline(size: int, steps: int) -> dict:
-    """Run the tutorial recipe for ``steps`` updates; ``loss[k]`` is the loss after k updates."""
-    content, style = problem(size)
-    curve = {"size": size, "steps": steps, "loss": [], "seconds": [], "load_before": load()}
-    progress = optimize.optimize(content, [style], preset=losses.TUTORIAL, optimizer="adam",
-                                 steps=steps + 1, preview_every=0)  # fmt: skip
-    for item in progress:
-        if item.done:
-            break
-        curve["loss"].append(item.losses["style"] + item.losses["content"])
-        curve["seconds"].append(item.seconds)
-        if (item.step - 1) % 100 == 0:
-            log(f"tutorial {size}px step {item.step - 1}: {curve['loss'][-1]:.4g}")
+    """Run the tutorial's code for ``steps`` updates; ``loss[k]`` is the loss after k updates."""
+    recipe = tutorial.Recipe(*problem(size))
+    curve = {"size": size, "steps": steps, "loss": [], "load_before": load()}
+    for step in range(steps + 1):
+        curve["loss"].append(float(recipe.style_content_loss(recipe.extractor(recipe.image))))
+        if step % 100 == 0:
+            log(f"tutorial {size}px step {step}: {curve['loss'][-1]:.4g}")
+        if step < steps:
+            recipe.train_step()
     curve["load_after"] = load()
     return curve
 
 
+def tutorial_seconds_per_step(size: int, steps: int = 8) -> tuple[float, list[float]]:
+    """Median wall time of one step of the tutorial's own code after two warm-up steps, and the
+    loss (style + content) before each step, to check against a recorded curve."""
+    recipe = tutorial.Recipe(*problem(size))
+    times, curve = [], []
+    for _ in range(steps + 2):
+        curve.append(float(recipe.style_content_loss(recipe.extractor(recipe.image))))
+        started = time.perf_counter()
+        recipe.train_step().numpy()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times[2:])), curve
+
+
 def seconds_per_step(size: int, optimizer: str, steps: int = 6) -> float:
-    """Median wall time of one step (Adam update or L-BFGS evaluation) after two warm-up steps."""
+    """Median wall time of one of our steps (Adam update or L-BFGS evaluation) after two warm-up
+    steps."""
     content, style = problem(size)
     times = [item.seconds for item in optimize.optimize(
         content, [style], preset=losses.TUTORIAL, optimizer=optimizer, scales=1, steps=steps + 2,
@@ -110,7 +124,13 @@ def loss_at(curve: list[tuple[float, float]], seconds: float) -> float:
 
 
 def compare(size: int, baseline: dict) -> list[str]:
-    tutorial_step = seconds_per_step(size, "adam")
+    tutorial_step, retraced = tutorial_seconds_per_step(size)
+    recorded = baseline["loss"][: len(retraced)]
+    drift = max(abs(a - b) / b for a, b in zip(retraced, recorded, strict=True))
+    log(f"{size}px: the tutorial's code retraces the recorded curve's first {len(retraced)} "
+        f"steps within {drift:.1e} (relative)")  # fmt: skip
+    if drift > 1e-3:
+        raise SystemExit(f"the recorded baseline does not match the tutorial's code at {size}px")
     target = baseline["loss"][TUTORIAL_STEPS]
     tutorial_seconds = TUTORIAL_STEPS * tutorial_step
     tutorial_curve = [(k * tutorial_step, loss) for k, loss in enumerate(baseline["loss"])]
@@ -163,12 +183,14 @@ def main() -> None:
         print("\n| px | time budget (s) | tutorial loss | ours |\n|---|---|---|---|")
         print("\n".join(details))
     if args.speed:
-        print("\n| px | tutorial Adam s/step | L-BFGS s/evaluation | peak RSS MiB | load |")
-        print("|---|---|---|---|---|")
+        print("\n| px | tutorial's code s/step | our Adam s/step | our L-BFGS s/evaluation | "
+              "scipy L-BFGS-B s/evaluation | peak RSS MiB | load |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|")
         for size in args.speed:
-            adam, lbfgs = seconds_per_step(size, "adam"), seconds_per_step(size, "lbfgs")
-            print(f"| {size} | {adam:.3f} | {lbfgs:.3f} | {peak_memory_mib():.0f} | {load()} |",
-                  flush=True)  # fmt: skip
+            recipe = tutorial_seconds_per_step(size)[0]
+            ours = [seconds_per_step(size, name) for name in ("adam", "lbfgs", "lbfgs-b")]
+            print(f"| {size} | {recipe:.3f} | " + " | ".join(f"{value:.3f}" for value in ours)
+                  + f" | {peak_memory_mib():.0f} | {load()} |", flush=True)  # fmt: skip
     for size in args.end_to_end:
         print(end_to_end(size, baselines.get(size)), flush=True)
 
@@ -185,7 +207,7 @@ def end_to_end(size: int, baseline: dict | None) -> str:
             f"scored {ours:.4g} (style {scored['style_loss']:.4g}, content "
             f"{scored['content_loss']:.4g}); load {load()}")  # fmt: skip
     if baseline:
-        tutorial_step = seconds_per_step(size, "adam")
+        tutorial_step = tutorial_seconds_per_step(size)[0]
         steps = int(seconds / tutorial_step)
         line += (f"\nTutorial recipe in the same {seconds:.0f} s ({steps} steps at "
                  f"{tutorial_step:.3f} s/step): {baseline['loss'][steps]:.4g}")  # fmt: skip
