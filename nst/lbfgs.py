@@ -10,7 +10,7 @@ every step is accepted at the first try, so an iteration costs one evaluation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
@@ -46,7 +46,8 @@ def minimize(
     steps: list[tuple[tf.Tensor, tf.Tensor, tf.Tensor]] = []  # (s, y, 1 / s.y), oldest first
     while True:
         free = tf.cast(~(((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0))), x.dtype)
-        direction = -_two_loop(grad * free, steps, metric) * free
+        two_loop = _compiled_two_loop if len(steps) == history else _two_loop
+        direction = -two_loop(grad * free, tuple(steps), metric) * free
         slope = _dot(grad, direction)
         if steps and slope >= 0:  # an uphill direction: forget the curvature, start afresh
             steps.clear()
@@ -75,7 +76,7 @@ def minimize(
 
 
 def _two_loop(
-    grad: tf.Tensor, steps: list[tuple[tf.Tensor, tf.Tensor, tf.Tensor]], metric: Metric
+    grad: tf.Tensor, steps: Sequence[tuple[tf.Tensor, tf.Tensor, tf.Tensor]], metric: Metric
 ) -> tf.Tensor:
     """The L-BFGS inverse-Hessian model applied to ``grad`` (Nocedal & Wright, Algorithm 7.4)."""
     q = grad
@@ -91,3 +92,8 @@ def _two_loop(
     for (s, y, rho), alpha in zip(steps, reversed(alphas), strict=True):
         q = q + (alpha - rho * _dot(y, q)) * s
     return q
+
+
+# Compiled, the recursion takes ~40% of its eager time (11 vs 28 ms at 256 px, 24 vs 56 at 512).
+# It is traced anew for each history length, so only the full history, the steady state, uses it.
+_compiled_two_loop = tf.function(_two_loop, reduce_retracing=True)
