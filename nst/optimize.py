@@ -32,13 +32,17 @@ MIN_SIDE = 16  # VGG19 pools four times before block5
 # cores (benchmarks/slow.py). Coarse-to-fine is an option, not the default: upsampling a coarse
 # result loses most of its style statistics (the style loss jumps back near the content
 # image's), so the coarse evaluations were wasted in every schedule measured.
-DEFAULT_STEPS = 40
+DEFAULT_STEPS = 50
 # Moves in colour (zero mean over R, G, B) change VGG19's features far less than moves in
 # brightness, so the loss is flatter along them and L-BFGS's one-number initial Hessian steps too
-# timidly there. Steps this many times larger in colour than in brightness reached the tutorial
-# recipe's 1000-step loss in 7% fewer evaluations at 256 px (x1: 295, x4: 275, x11: 386;
-# shrinking colour steps instead doubled the count).
+# timidly there. Evaluations to the tutorial recipe's 1000-step loss at 256 px, history 20, by
+# how many times larger colour steps are: x1 295, x2 277, x4 264, x6 271 (`benchmarks/slow.py
+# --compare 256 --history 20 --colour-gain G`); shrinking them instead took 580.
 COLOUR_GAIN = 4.0
+# L-BFGS history: the same measure, colour gain 4, by history length: 10: 276, 20: 264, 30: 252,
+# 40: 245, 60: 238 (`--history N`). Each step kept costs two image-sized tensors: 190 MB in all
+# at 512 px.
+HISTORY = 40
 UNLIMITED = 10**9  # steps when only the time budget ends the run
 
 
@@ -82,7 +86,7 @@ def initial_image(
     if init == "fast":
         if init_image is None:
             raise InputError("init 'fast' needs the fast path's image")
-        return _resize(init_image, *content.shape[:2])
+        return _resize(np.asarray(init_image, np.float32), *content.shape[:2])
     if init == "noise":
         # Mid-grey uniform noise, reproducible from the seed.
         noise = np.random.default_rng(seed).uniform(0.25, 0.75, content.shape)
@@ -187,7 +191,7 @@ def optimize(
     time_budget: float | None = None,
     stop: threading.Event | None = None,
     preview_every: int = 10,
-    history: int = 20,
+    history: int = HISTORY,
 ) -> Iterator[Progress]:
     """Optimise an image for ``content`` (already at the output size) and ``styles``.
 

@@ -27,6 +27,7 @@ def run(content, style, **options) -> list[optimize.Progress]:
 def test_loss_falls(images, optimizer: str, init: str) -> None:
     content, style = images
     fast_result = np.clip(content * 0.5 + style.mean(axis=(0, 1)) * 0.5, 0, 1)  # a stand-in
+    fast_result = fast_result.astype(np.float64)  # as the app passes it: uint8 / 255
     progress = run(content, style, optimizer=optimizer, init=init, init_image=fast_result,
                    steps=6, preview_every=2)  # fmt: skip
     final = progress[-1]
