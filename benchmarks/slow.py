@@ -96,7 +96,7 @@ def seconds_per_step(size: int, optimizer: str, steps: int = 6) -> float:
     return float(np.median(np.diff(times)[1:]))
 
 
-def run_ours(size: int, target: float, max_seconds: float) -> tuple[list, np.ndarray]:
+def run_ours(size: int, target: float, max_seconds: float, history: int) -> tuple[list, np.ndarray]:
     """Our default optimizer on the tutorial objective until it beats ``target`` or time is up.
 
     Returns [(seconds, best loss so far)] per evaluation and the best image.
@@ -104,7 +104,8 @@ def run_ours(size: int, target: float, max_seconds: float) -> tuple[list, np.nda
     content, style = problem(size)
     curve, best, stop = [], np.inf, threading.Event()
     for item in optimize.optimize(content, [style], preset=losses.TUTORIAL, scales=1, steps=10**6,
-                                  time_budget=max_seconds, stop=stop, preview_every=0):  # fmt: skip
+                                  time_budget=max_seconds, stop=stop, preview_every=0,
+                                  history=history):  # fmt: skip
         if item.done:
             return curve, item.preview
         best = min(best, item.losses["style"] + item.losses["content"])
@@ -123,7 +124,7 @@ def loss_at(curve: list[tuple[float, float]], seconds: float) -> float:
     return reached[-1] if reached else float("nan")
 
 
-def compare(size: int, baseline: dict) -> list[str]:
+def compare(size: int, baseline: dict, history: int) -> list[str]:
     tutorial_step, retraced = tutorial_seconds_per_step(size)
     recorded = baseline["loss"][: len(retraced)]
     drift = max(abs(a - b) / b for a, b in zip(retraced, recorded, strict=True))
@@ -136,7 +137,7 @@ def compare(size: int, baseline: dict) -> list[str]:
     tutorial_curve = [(k * tutorial_step, loss) for k, loss in enumerate(baseline["loss"])]
     log(f"{size}px: tutorial {tutorial_step:.3f} s/step, target {target:.4g} at "
         f"{tutorial_seconds:.0f} s; running ours (load {load()})")  # fmt: skip
-    ours, image = run_ours(size, target, max_seconds=tutorial_seconds)
+    ours, image = run_ours(size, target, tutorial_seconds, history)
     ours_seconds = first_time_below(ours, target)
     scored = losses.score(image, *problem(size)[:1], [problem(size)[1]])
     budgets = [b for b in (15, 30, 60, 120, 240, 480) if b < (ours_seconds or tutorial_seconds)]
@@ -156,9 +157,13 @@ def main() -> None:
     parser.add_argument("--record-baseline", metavar="FILE", help="write the tutorial curves")
     parser.add_argument("--baseline", metavar="FILE", help="tutorial curves recorded before")
     parser.add_argument("--compare", type=int, nargs="*", metavar="SIZE", default=[])
+    parser.add_argument("--colour-gain", type=float, default=optimize.COLOUR_GAIN,
+                        help="our L-BFGS's colour metric (1: none)")  # fmt: skip
+    parser.add_argument("--history", type=int, default=optimize.HISTORY, help="our L-BFGS's")
     parser.add_argument("--speed", type=int, nargs="*", metavar="SIZE", default=[])
     parser.add_argument("--end-to-end", type=int, nargs="*", metavar="SIZE", default=[])
     args = parser.parse_args()
+    optimize.COLOUR_GAIN = args.colour_gain
     if not SHARED_IMAGES.is_dir():
         sys.exit(f"needs the shared test images at {SHARED_IMAGES}")
     if args.record_baseline:
@@ -169,7 +174,9 @@ def main() -> None:
     if args.baseline:
         baselines = {curve["size"]: curve for curve in json.loads(Path(args.baseline).read_text())}
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, "
-          f"GPU: {bool(tf.config.list_physical_devices('GPU'))}\n")  # fmt: skip
+          f"GPU: {bool(tf.config.list_physical_devices('GPU'))}, "
+          f"our L-BFGS: colour gain {optimize.COLOUR_GAIN:g}, "
+          f"history {args.history}\n")  # fmt: skip
     if args.compare:
         print(
             "| px | tutorial loss after 1000 steps (target) | tutorial time to it | ours | "
@@ -177,7 +184,7 @@ def main() -> None:
         )
         details = []
         for size in args.compare:
-            summary, *rows = compare(size, baselines[size])
+            summary, *rows = compare(size, baselines[size], args.history)
             print(summary, flush=True)
             details += rows
         print("\n| px | time budget (s) | tutorial loss | ours |\n|---|---|---|---|")
