@@ -106,7 +106,7 @@ def _value_and_grad(loss: StyleLoss) -> Callable:
 
 
 class _Stop(Exception):
-    """Raised inside the objective to end scipy's run between evaluations."""
+    """Raised inside the objective to end an L-BFGS run between evaluations."""
 
 
 def _lbfgs_scale(loss: StyleLoss, start: np.ndarray, report: Callable, history: int) -> None:
@@ -118,7 +118,7 @@ def _lbfgs_scale(loss: StyleLoss, start: np.ndarray, report: Callable, history: 
         report(values, image)
         return values["total"], grad
 
-    lbfgs.minimize(evaluate, tf.constant(start[None]), history, metric=_colour_metric)
+    lbfgs.minimize(evaluate, tf.constant(start[None], tf.float32), history, metric=_colour_metric)
 
 
 def _colour_metric(direction: tf.Tensor) -> tf.Tensor:
