@@ -55,11 +55,16 @@ def _upload(page, elem_id: str, path: Path) -> None:
     page.set_input_files(f"#{elem_id} input[type=file]", str(path))
 
 
-def test_fast_and_optimize_side_by_side(page, tubingen: Path, starry_night: Path) -> None:
-    _upload(page, "content", tubingen)
-    _upload(page, "style", starry_night)
+def _small_problem(page, content: Path, style: Path, time_budget: int) -> None:
+    """Both images uploaded, 192 px output, the given optimization budget."""
+    _upload(page, "content", content)
+    _upload(page, "style", style)
     _set_number(page, "Output long side (px)", 192)
-    _set_time_budget(page, 10)
+    _set_time_budget(page, time_budget)
+
+
+def test_fast_and_optimize_side_by_side(page, tubingen: Path, starry_night: Path) -> None:
+    _small_problem(page, tubingen, starry_night, time_budget=10)
 
     page.click("#fast")
     page.wait_for_function(
@@ -112,10 +117,7 @@ def test_non_image_upload_shows_a_message_and_the_page_keeps_working(
 def test_stop_ends_the_optimization_and_keeps_its_best_image(
     page, tubingen: Path, starry_night: Path
 ) -> None:
-    _upload(page, "content", tubingen)
-    _upload(page, "style", starry_night)
-    _set_number(page, "Output long side (px)", 192)
-    _set_time_budget(page, 120)
+    _small_problem(page, tubingen, starry_night, time_budget=120)
     page.click("#optimize")
     page.wait_for_function(
         "document.querySelector('#optimized-numbers').innerText.includes('step')", timeout=120_000
