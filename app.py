@@ -2,9 +2,9 @@
 
 **Fast** renders in about a second (Magenta's network); **Optimize** spends up to a minute or
 two optimizing the image itself against VGG19 (Gatys et al.), streaming previews. Under each
-result: time, method and the same Gatys losses. A thin layer over the `nst` library: it turns
-uploads into paths, calls the library and shows its results; bad input becomes a one-line
-message on the page. Run `python app.py` (port 7860, or GRADIO_SERVER_PORT).
+result: time, method and the same Gatys losses. A thin layer over `nst.pipeline`: the handlers
+turn the page's values into a job and its results into what the page shows; `layout` places the
+components and `wire` connects them. Run `python app.py` (port 7860, or GRADIO_SERVER_PORT).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import ctypes.util
 import os
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -22,15 +23,23 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app sends noth
 import gradio as gr
 import pandas as pd
 
-from nst import compare, fast, visualize
+from nst import fast, pipeline, report, visualize
 from nst.errors import InputError
-from nst.images import load_image, to_uint8
-from nst.losses import DEFAULT, preset_with, score
+from nst.images import to_uint8
+from nst.options import (
+    INITS,
+    PAGE_SIZE_LIMITS,
+    PAGE_TIME_BUDGET_LIMITS,
+    STYLE_EMPHASIS,
+    FastOptions,
+    OptimizeOptions,
+    Settings,
+)
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-MAX_TIME_BUDGET = 180  # seconds one optimization may take, enforced here whatever the client sends
-STYLE_EMPHASIS = {"subtle": 0.3, "balanced": 1.0, "strong": 3.0}
-INITS = {"fast result": "fast", "content photo": "content", "noise": "noise"}
+MEASURING = "*measuring losses…*"
+INIT_LABELS = {"fast": "fast result", "content": "content photo", "noise": "noise"}
+OPTIMIZED_SERIES, FAST_SERIES = "optimized (best so far)", "fast result"
 
 # One stop flag per browser session, so Stop ends only that session's optimization.
 _stops: dict[str, threading.Event] = {}
@@ -59,142 +68,111 @@ class Upload(gr.Image):
         return super().preprocess(payload)
 
 
-def _inputs(content: str | None, style: str | None, second_style: str | None, blend: float):
-    """Decoded content and styles with blend weights; a one-line page error for bad input."""
+# --- Handlers: page values in, page values out ----------------------------------------------
+
+
+def _job(content, style, second_style, second_style_share, strength=1.0, size=512,
+         preserve_color=False, init="content", time_budget=None, emphasis="balanced"):  # fmt: skip
+    """The page's values as a validated job; bad input becomes a one-line message."""
     if not content or not style:
         raise gr.Error("Upload a content photo and a style image first.", print_exception=False)
-    paths = [style] if not second_style else [style, second_style]
-    weights = None if not second_style else [1.0 - blend, blend]
+    styles, mix = [style], None
+    if second_style:
+        styles, mix = [style, second_style], (1.0 - second_style_share, second_style_share)
+    if time_budget is not None:
+        time_budget = min(float(time_budget), PAGE_TIME_BUDGET_LIMITS[1])
     try:
-        return load_image(content), [load_image(path) for path in paths], weights
+        return pipeline.prepare(
+            content,
+            styles,
+            Settings(size=int(size), style_mix=mix, preserve_color=preserve_color),
+            FastOptions(strength=strength),
+            OptimizeOptions(init=init, time_budget=time_budget, emphasis=emphasis),
+        )
     except InputError as error:
         raise gr.Error(str(error), print_exception=False) from None
 
 
-MEASURING = "*measuring losses…*"
-
-
-def _numbers(result: compare.Result) -> str:
-    """The markdown under a result: method, time, size, then the Gatys losses."""
-    made_by = result.made_by
-    height, width = result.image.shape[:2]
-    if made_by["method"] == "fast":
-        method = f"Fast · **{made_by['engine']}** engine"
-    else:
-        method = (
-            f"Optimized · **{made_by['optimizer']}**, from {made_by['init']}, "
-            f"{made_by['steps']} steps (ended by {made_by['stopped_by']})"
-        )
-    first_line = f"{method} · {result.seconds:.1f} s · {width}×{height} px"
-    return first_line + "  \n" + (_losses_line(result.losses) if result.losses else MEASURING)
-
-
-def _losses_line(losses: dict[str, float]) -> str:
-    return (
-        f"style loss **{losses['style_loss']:.3g}** · content loss "
-        f"**{losses['content_loss']:.3g}** · total **{losses['total']:.3g}**"
-    )
-
-
-def _fast_result(content_image, styles, weights, strength, size, preserve_color):
+def _fast_result(job: pipeline.Job) -> pipeline.Result:
     try:
-        return compare.run_fast(
-            content_image,
-            styles,
-            weights,
-            size=int(size),
-            strength=strength,
-            preserve_color=preserve_color,
-        )
+        return job.fast()
     except (InputError, fast.EngineUnavailable) as error:
         raise gr.Error(str(error), print_exception=False) from None
 
 
-def run_fast(content, style, second_style, blend, strength, size, preserve_color):
+def _numbers(result: pipeline.Result) -> str:
+    """The Markdown under a result: what made it, then its losses (once measured)."""
+    losses = report.losses_line(result.losses, bold="**") if result.losses else MEASURING
+    return f"{report.made_by(result)}  \n{losses}"
+
+
+def run_fast(content, style, second_style, second_style_share, strength, size, preserve_color):
     """Fast path only: the image and what made it, in about a second (losses come next)."""
-    content_image, styles, weights = _inputs(content, style, second_style, blend)
-    result = _fast_result(content_image, styles, weights, strength, size, preserve_color)
+    job = _job(content, style, second_style, second_style_share, strength, size, preserve_color)
+    result = _fast_result(job)
     return to_uint8(result.image), _numbers(result)
 
 
-def measure_fast(content, style, second_style, blend, fast_image, numbers):
+def measure_fast(content, style, second_style, second_style_share, fast_image, numbers):
     """The fast result's Gatys losses, as its own queued event so the fast slot is free."""
     if fast_image is None or MEASURING not in (numbers or ""):
         return gr.skip()
-    content_image, styles, weights = _inputs(content, style, second_style, blend)
-    losses = score(fast_image / 255.0, content_image, styles, weights)  # the PNG shown
+    job = _job(content, style, second_style, second_style_share, size=max(fast_image.shape[:2]))
+    losses = job.score(fast_image / 255.0)  # the PNG shown
     _return_freed_memory()
-    return numbers.replace(MEASURING, _losses_line(losses))
+    return numbers.replace(MEASURING, report.losses_line(losses, bold="**"))
 
 
-def fast_if_missing(
-    content, style, second_style, blend, strength, size, preserve_color, init_label, fast_image
-):
-    """Before an optimization that starts from the fast result: make it if the page has none."""
-    if INITS[init_label] != "fast" or fast_image is not None:
-        return gr.skip(), gr.skip()
-    return run_fast(content, style, second_style, blend, strength, size, preserve_color)
-
-
-def fast_with_losses(content, style, second_style, blend, strength, size, preserve_color):
+def fast_with_losses(content, style, second_style, second_style_share, strength, size,
+                     preserve_color):  # fmt: skip
     """Both steps at once, for the examples, whose results Gradio caches."""
-    image, numbers = run_fast(content, style, second_style, blend, strength, size, preserve_color)
-    return image, measure_fast(content, style, second_style, blend, image, numbers)
+    inputs = (content, style, second_style, second_style_share)
+    image, numbers = run_fast(*inputs, strength, size, preserve_color)
+    return image, measure_fast(*inputs, image, numbers)
 
 
 def run_optimize(
     content,
     style,
     second_style,
-    blend,
+    second_style_share,
     strength,
     size,
     preserve_color,
-    init_label,
+    init,
     time_budget,
     emphasis,
     fast_image,
     request: gr.Request,
     progress=gr.Progress(),
 ):
-    """Slow path: streams previews and a loss curve; Stop keeps the best image so far."""
-    content_image, styles, weights = _inputs(content, style, second_style, blend)
-    init = INITS[init_label]
-    budget = min(float(time_budget), MAX_TIME_BUDGET)
-    if init == "fast" and fast_image is None:
-        result = _fast_result(content_image, styles, weights, strength, size, preserve_color)
-        fast_image = to_uint8(result.image)
+    """Slow path: streams previews and a loss curve; Stop keeps the best image so far. When it
+    starts from the fast result and the page has none, it makes and shows that result first."""
+    job = _job(content, style, second_style, second_style_share, strength, size, preserve_color,
+               init, time_budget, emphasis)  # fmt: skip
     stop = _stops[request.session_hash] = threading.Event()
-    run = compare.OptimizeRun(
-        content_image,
-        styles,
-        weights,
-        size=int(size),
-        preserve_color=preserve_color,
-        init=init,
-        init_image=None if fast_image is None else fast_image / 255.0,
-        stop=stop,
-        time_budget=budget,
-        preset=preset_with("default", style_weight=DEFAULT.style_weight * STYLE_EMPHASIS[emphasis]),
-    )
-    # The fast result under the optimizer's own objective: the line the curve has to get under.
-    fast_loss = None if fast_image is None else run.objective(fast_image / 255.0)["total"]
-    curve: list[dict] = []
     try:
+        run = job.optimize(None if fast_image is None else fast_image / 255.0, stop)
+        shown = gr.skip(), gr.skip()
+        if run.fast_result is not None:
+            shown = to_uint8(run.fast_result.image), _numbers(run.fast_result)
+        budget = job.optimize_options.time_budget
+        curve: list[dict] = []
         for step in run:
             best = step.best_losses.get("total", step.losses["total"])
-            curve.append({"step": step.step, "loss": best, "series": "optimized (best so far)"})
+            curve.append({"step": step.step, "loss": best, "series": OPTIMIZED_SERIES})
             progress(min(step.seconds / budget, 1.0), desc=f"step {step.step}")
             if step.preview is not None:
                 status = f"step {step.step} · {step.seconds:.0f} s"
-                yield to_uint8(step.preview), status, _curve(curve, fast_loss)
+                yield *shown, to_uint8(step.preview), status, _curve(curve, run.fast_loss)
+                shown = gr.skip(), gr.skip()
+    except (InputError, fast.EngineUnavailable) as error:
+        raise gr.Error(str(error), print_exception=False) from None
     finally:
         _stops.pop(request.session_hash, None)
         _return_freed_memory()
-    result = run.result
-    assert result is not None
-    compare.measure(result, content_image, styles, weights)
-    yield to_uint8(result.image), _numbers(result), _curve(curve, fast_loss)
+    result = job.measure(run.result)
+    yield *shown, to_uint8(result.image), _numbers(result), _curve(curve, run.fast_loss)
 
 
 def _curve(points: list[dict], fast_loss: float | None) -> pd.DataFrame:
@@ -202,7 +180,7 @@ def _curve(points: list[dict], fast_loss: float | None) -> pd.DataFrame:
     rows = list(points)
     if fast_loss is not None and points:
         ends = (points[0]["step"], points[-1]["step"])
-        rows += [{"step": step, "loss": fast_loss, "series": "fast result"} for step in ends]
+        rows += [{"step": step, "loss": fast_loss, "series": FAST_SERIES} for step in ends]
     return pd.DataFrame(rows, columns=["step", "loss", "series"])
 
 
@@ -226,9 +204,9 @@ def clear_results(request: gr.Request):
 
 def inside_vgg(content, style, layer):
     """Feature maps of both images and the style's Gram matrix at `layer`, at 256 px."""
-    content_image, styles, _ = _inputs(content, style, None, 0.0)
-    content_maps = visualize.activations(load_image(content_image, long_side=256), layer)
-    style_maps = visualize.activations(load_image(styles[0], long_side=256), layer)
+    job = _job(content, style, None, 0.0, size=256)
+    content_maps = visualize.activations(job.content, layer)
+    style_maps = visualize.activations(job.styles_at_size[0], layer)
     return (
         to_uint8(visualize.feature_grid(content_maps)),
         to_uint8(visualize.feature_grid(style_maps)),
@@ -251,155 +229,151 @@ def examples() -> list[list]:
     ]
 
 
+# --- Layout: what the page shows, and where --------------------------------------------------
+
+
+@dataclass
+class Page:
+    """The components the events read and write."""
+
+    content: gr.Image
+    style: gr.Image
+    second_style: gr.Image
+    second_style_share: gr.Slider
+    strength: gr.Slider
+    size: gr.Slider
+    preserve_color: gr.Checkbox
+    init: gr.Radio
+    time_budget: gr.Slider
+    emphasis: gr.Radio
+    fast_button: gr.Button
+    optimize_button: gr.Button
+    stop_button: gr.Button
+    slider: gr.ImageSlider
+    fast_image: gr.Image
+    fast_numbers: gr.Markdown
+    optimized_image: gr.Image
+    optimized_numbers: gr.Markdown
+    curve: gr.LinePlot
+    layer: gr.Dropdown
+    show_layer: gr.Button
+    layer_views: tuple[gr.Image, gr.Image, gr.Image]
+
+    @property
+    def shared(self) -> list:
+        """The inputs both paths use, in the handlers' order."""
+        return [self.content, self.style, self.second_style, self.second_style_share,
+                self.strength, self.size, self.preserve_color]  # fmt: skip
+
+
+def _upload(label: str, elem_id: str) -> Upload:
+    return Upload(label=label, type="filepath", image_mode=None, elem_id=elem_id)
+
+
+def _result(label: str, elem_id: str) -> tuple[gr.Image, gr.Markdown]:
+    image = gr.Image(label=label, format="png", interactive=False, elem_id=f"{elem_id}-image")
+    return image, gr.Markdown(elem_id=f"{elem_id}-numbers")
+
+
+def layout() -> Page:
+    """Place the components (inside a `gr.Blocks`)."""
+    gr.Markdown(
+        "# Neural style transfer: fast vs optimized\n"
+        "Drop in a photo and a painting. **Fast** renders it in about a second with Magenta's "
+        "feed-forward network; **Optimize** spends up to a minute or two optimizing the image "
+        "itself against VGG19's Gram matrices (Gatys et al.). Under each result: time and the "
+        "same Gatys losses (lower style loss = closer to the painting's textures, lower content "
+        "loss = more of the photo kept)."
+    )
+    with gr.Row():
+        content = _upload("Content photo", "content")
+        style = _upload("Style image", "style")
+        second_style = _upload("Second style (optional, mixed in)", "second-style")
+    with gr.Row():
+        size = gr.Slider(*PAGE_SIZE_LIMITS, value=512, step=32, label="Output long side (px)")
+        strength = gr.Slider(0, 1, value=1, step=0.05, label="Style strength (fast)")
+        share = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second style")
+        preserve_color = gr.Checkbox(label="Keep the photo's colours")
+    with gr.Accordion("Optimization settings", open=False), gr.Row():
+        init = gr.Radio([(INIT_LABELS[v], v) for v in INITS], value="fast", label="Start from")
+        budget = gr.Slider(*PAGE_TIME_BUDGET_LIMITS, value=60, step=5, label="Time budget (s)")
+        emphasis = gr.Radio(list(STYLE_EMPHASIS), value="balanced", label="Style emphasis")
+    with gr.Row():
+        buttons = [gr.Button(name, variant="primary", elem_id=name.lower())
+                   for name in ("Fast", "Optimize")]  # fmt: skip
+        stop_button = gr.Button("Stop", variant="stop", elem_id="stop")
+    with gr.Tab("Compare"):
+        slider = gr.ImageSlider(label="Fast ◀ ▶ Optimized", type="numpy", format="png",
+                                interactive=False, elem_id="slider")  # fmt: skip
+        with gr.Row():
+            with gr.Column():
+                fast_image, fast_numbers = _result("Fast", "fast")
+            with gr.Column():
+                optimized_image, optimized_numbers = _result("Optimized", "optimized")
+        curve = gr.LinePlot(x="step", y="loss", color="series", label="Optimizer loss",
+                            y_title="loss (optimizer's objective)")  # fmt: skip
+    with gr.Tab("Inside VGG19"):
+        gr.Markdown(
+            "What the optimizer matches. Early layers respond to colour and fine texture, deep "
+            "ones to outlines; the Gram matrix (channel correlations) of each style layer is the "
+            "*style* the optimizer reproduces."
+        )
+        with gr.Row():
+            layer = gr.Dropdown(list(visualize.LAYERS), value="block1_conv1", label="Layer")
+            show_layer = gr.Button("Show layer")
+        with gr.Row():
+            views = tuple(gr.Image(label=label, interactive=False) for label in (
+                "Content: strongest feature maps", "Style: strongest feature maps",
+                "Style Gram matrix (first 64 channels)"))  # fmt: skip
+    return Page(content, style, second_style, share, strength, size, preserve_color, init, budget,
+                emphasis, *buttons, stop_button, slider, fast_image, fast_numbers,
+                optimized_image, optimized_numbers, curve, layer, show_layer, views)  # fmt: skip
+
+
+# --- Wiring: which event calls which handler --------------------------------------------------
+
+
+def wire(page: Page) -> None:
+    """Connect the components' events to the handlers, with their queues and API names."""
+    fast_outputs = [page.fast_image, page.fast_numbers]
+    results = [*fast_outputs, page.optimized_image, page.optimized_numbers, page.slider, page.curve]
+    for component in page.shared:
+        component.input(clear_results, None, results, queue=False)
+
+    measure_inputs = [*page.shared[:4], page.fast_image, page.fast_numbers]
+    measure = {"fn": measure_fast, "inputs": measure_inputs, "outputs": page.fast_numbers,
+               "concurrency_limit": 1, "concurrency_id": "losses"}  # fmt: skip
+    page.fast_button.click(
+        run_fast, page.shared, fast_outputs,
+        api_name="fast", concurrency_limit=2, concurrency_id="fast",
+    ).then(**measure, api_name="fast_losses")  # fmt: skip
+    page.optimize_button.click(
+        run_optimize,
+        [*page.shared, page.init, page.time_budget, page.emphasis, page.fast_image],
+        [*fast_outputs, page.optimized_image, page.optimized_numbers, page.curve],
+        api_name="optimize", concurrency_limit=1, concurrency_id="optimize",
+    ).then(**measure, api_name=False)  # fmt: skip
+    page.stop_button.click(stop_optimize, None, None, queue=False, api_name=False)
+    for image in (page.fast_image, page.optimized_image):
+        image.change(slider_pair, [page.fast_image, page.optimized_image], page.slider,
+                     queue=False, api_name=False)  # fmt: skip
+    page.show_layer.click(
+        inside_vgg,
+        [page.content, page.style, page.layer],
+        list(page.layer_views),
+        api_name="inside_vgg",
+        concurrency_id="fast",
+    )
+    if rows := examples():
+        gr.Examples(rows, page.shared, fast_outputs, fn=fast_with_losses, cache_examples=True,
+                    cache_mode="lazy", label="Examples: click one")  # fmt: skip
+
+
 def build_demo() -> gr.Blocks:
     with gr.Blocks(
         title="Neural style transfer: fast vs optimized", analytics_enabled=False
     ) as demo:
-        gr.Markdown(
-            "# Neural style transfer: fast vs optimized\n"
-            "Drop in a photo and a painting. **Fast** renders it in about a second with "
-            "Magenta's feed-forward network; **Optimize** spends up to a minute or two "
-            "optimizing the image itself against VGG19's Gram matrices (Gatys et al.). "
-            "Under each result: time and the same Gatys losses (lower style loss = closer "
-            "to the painting's textures, lower content loss = more of the photo kept)."
-        )
-        with gr.Row():
-            content = Upload(
-                label="Content photo", type="filepath", image_mode=None, elem_id="content"
-            )
-            style = Upload(label="Style image", type="filepath", image_mode=None, elem_id="style")
-            second_style = Upload(
-                label="Second style (optional, blended)",
-                type="filepath",
-                image_mode=None,
-                elem_id="second-style",
-            )
-        with gr.Row():
-            size = gr.Slider(128, 1024, value=512, step=32, label="Output long side (px)")
-            strength = gr.Slider(0, 1, value=1, step=0.05, label="Style strength (fast)")
-            blend = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second style")
-            preserve_color = gr.Checkbox(label="Keep the photo's colours")
-        with gr.Accordion("Optimization settings", open=False), gr.Row():
-            init = gr.Radio(list(INITS), value="fast result", label="Start from")
-            time_budget = gr.Slider(10, MAX_TIME_BUDGET, value=60, step=5, label="Time budget (s)")
-            emphasis = gr.Radio(
-                list(STYLE_EMPHASIS), value="balanced", label="Style emphasis (optimize)"
-            )
-        with gr.Row():
-            fast_button = gr.Button("Fast", variant="primary", elem_id="fast")
-            optimize_button = gr.Button("Optimize", variant="primary", elem_id="optimize")
-            stop_button = gr.Button("Stop", variant="stop", elem_id="stop")
-
-        with gr.Tab("Compare"):
-            slider = gr.ImageSlider(
-                label="Fast ◀ ▶ Optimized",
-                type="numpy",
-                format="png",
-                interactive=False,
-                elem_id="slider",
-            )
-            with gr.Row():
-                with gr.Column():
-                    fast_image = gr.Image(
-                        label="Fast", format="png", interactive=False, elem_id="fast-image"
-                    )
-                    fast_numbers = gr.Markdown(elem_id="fast-numbers")
-                with gr.Column():
-                    optimized_image = gr.Image(
-                        label="Optimized",
-                        format="png",
-                        interactive=False,
-                        elem_id="optimized-image",
-                    )
-                    optimized_numbers = gr.Markdown(elem_id="optimized-numbers")
-            curve = gr.LinePlot(
-                x="step",
-                y="loss",
-                color="series",
-                label="Optimizer loss",
-                y_title="loss (optimizer's objective)",
-            )
-        with gr.Tab("Inside VGG19"):
-            gr.Markdown(
-                "What the optimizer matches. Early layers respond to colour and fine texture, "
-                "deep ones to outlines; the Gram matrix (channel correlations) of each style "
-                "layer is the *style* the optimizer reproduces."
-            )
-            with gr.Row():
-                layer = gr.Dropdown(list(visualize.LAYERS), value="block1_conv1", label="Layer")
-                show = gr.Button("Show layer")
-            with gr.Row():
-                content_maps = gr.Image(label="Content: strongest feature maps", interactive=False)
-                style_maps = gr.Image(label="Style: strongest feature maps", interactive=False)
-                gram = gr.Image(label="Style Gram matrix (first 64 channels)", interactive=False)
-
-        shared = [content, style, second_style, blend, strength, size, preserve_color]
-        results = [fast_image, fast_numbers, optimized_image, optimized_numbers, slider, curve]
-        for component in shared:
-            component.input(clear_results, None, results, queue=False)
-
-        measure_inputs = [content, style, second_style, blend, fast_image, fast_numbers]
-        fast_button.click(
-            run_fast,
-            shared,
-            [fast_image, fast_numbers],
-            api_name="fast",
-            concurrency_limit=2,
-            concurrency_id="fast",
-        ).then(
-            measure_fast,
-            measure_inputs,
-            fast_numbers,
-            api_name="fast_losses",
-            concurrency_limit=1,
-            concurrency_id="losses",
-        )
-        # Optimize from the fast result shows that result too, so the two can be compared.
-        optimize_button.click(
-            fast_if_missing,
-            [*shared, init, fast_image],
-            [fast_image, fast_numbers],
-            api_name=False,
-            concurrency_limit=2,
-            concurrency_id="fast",
-        ).then(
-            run_optimize,
-            [*shared, init, time_budget, emphasis, fast_image],
-            [optimized_image, optimized_numbers, curve],
-            api_name="optimize",
-            concurrency_limit=1,
-            concurrency_id="optimize",
-        ).then(
-            measure_fast,
-            measure_inputs,
-            fast_numbers,
-            api_name=False,
-            concurrency_limit=1,
-            concurrency_id="losses",
-        )
-        stop_button.click(stop_optimize, None, None, queue=False, api_name=False)
-        for image in (fast_image, optimized_image):
-            image.change(
-                slider_pair, [fast_image, optimized_image], slider, queue=False, api_name=False
-            )
-        show.click(
-            inside_vgg,
-            [content, style, layer],
-            [content_maps, style_maps, gram],
-            api_name="inside_vgg",
-            concurrency_id="fast",
-        )
-
-        if rows := examples():
-            gr.Examples(
-                rows,
-                shared,
-                [fast_image, fast_numbers],
-                fn=fast_with_losses,
-                cache_examples=True,
-                cache_mode="lazy",
-                label="Examples: click one",
-            )
+        wire(layout())
     return demo
 
 

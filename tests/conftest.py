@@ -1,4 +1,6 @@
-"""Shared test fixtures: the real images and models in ../shared, skipped where it is absent."""
+"""Shared test fixtures: a photo and a painting from the project's own assets/, the team's
+reference files in ../shared (only the parity tests need them; skipped where it is absent), and
+the app served on localhost."""
 
 import os
 import socket
@@ -16,27 +18,26 @@ SHARED = REPO.parent / "shared"
 ASSETS = REPO / "assets"
 
 
+PHOTO = ASSETS / "content_chelsea.jpg"  # 451×300
+PAINTING = ASSETS / "style_starry_night.jpg"
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
-    """The team's shared test data beside the checkout (images/, models/); skip without it."""
-    if not (SHARED / "images").is_dir():
-        pytest.skip(f"needs the shared test data at {SHARED} (not part of a fresh clone)")
+    """The team's shared reference files beside the checkout (models/, images/); skip without."""
+    if not (SHARED / "models").is_dir():
+        pytest.skip(f"needs the shared reference files at {SHARED} (not part of a fresh clone)")
     return SHARED
 
 
 @pytest.fixture(scope="session")
-def tubingen(shared: Path) -> Path:
-    return shared / "images" / "tubingen.jpg"
+def photo() -> Path:
+    return PHOTO
 
 
 @pytest.fixture(scope="session")
-def starry_night(shared: Path) -> Path:
-    return shared / "images" / "starry_night.jpg"
-
-
-@pytest.fixture(scope="session")
-def the_scream(shared: Path) -> Path:
-    return shared / "images" / "the_scream.jpg"
+def painting() -> Path:
+    return PAINTING
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst import fast
+from nst import pipeline
 from nst.errors import InputError
+from nst.options import FastOptions, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 STYLE = REPO / "assets" / "style_swirls.jpg"
@@ -117,7 +118,7 @@ class Case:
 
     name: str
     make: Callable[[Path], Path] | None = None  # the content file; None: a good photo
-    options: dict = field(default_factory=dict)  # fast.stylize keywords
+    options: dict = field(default_factory=dict)  # `strength`, or Settings' `size`, `style_mix`
     error: str | None = None  # regex of the one-line message; None: a result is expected
     as_style: bool = False  # the odd file is the style image, not the content
     # The page's sliders are checked by Gradio on the server first, with its own message.
@@ -159,9 +160,10 @@ CASES = [
          api_error="less than minimum value 128"),
     Case("size too large", options={"size": 100_000}, error="between 64 and",
          api_error="greater than maximum value 1024"),
-    Case("zero style weight", options={"style_weights": [0.0]}, error="not all zero"),
-    Case("negative style weight", options={"style_weights": [-1.0]}, error="zero or positive"),
-    Case("too many style weights", options={"style_weights": [1.0, 1.0]}, error="one weight per"),
+    Case("zero style mix", options={"style_mix": [0.0]}, error="not all zero"),
+    Case("negative style mix", options={"style_mix": [-1.0]}, error="zero or positive"),
+    Case("nan style mix", options={"style_mix": [float("nan")]}, error="zero or positive"),
+    Case("too many mix weights", options={"style_mix": [1.0, 1.0]}, error="one mix weight per"),
 ]  # fmt: skip
 
 
@@ -174,15 +176,22 @@ def _options(case: Case) -> dict:
     return {"size": 128, **case.options}
 
 
+def _fast(content: Path | np.ndarray, style: Path, size: int = 128, strength: float = 1.0,
+          style_mix: list[float] | None = None) -> pipeline.Result:  # fmt: skip
+    """The fast path as the page and the CLI run it."""
+    settings = Settings(size=size, style_mix=style_mix)
+    return pipeline.prepare(content, [style], settings, FastOptions(strength=strength)).fast()
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_library(case: Case, tmp_path: Path) -> None:
     content, style = _files(case, tmp_path)
     if case.error:
         with pytest.raises(InputError, match=case.error) as error:
-            fast.stylize(content, style, **_options(case))
+            _fast(content, style, **_options(case))
         assert "\n" not in str(error.value) and str(tmp_path) not in str(error.value)
     else:
-        result = fast.stylize(content, style, **_options(case))
+        result = _fast(content, style, **_options(case))
         assert max(result.image.shape[:2]) == 128 and np.isfinite(result.image).all()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         {content.name, style.name} - {CONTENT.name, STYLE.name}
@@ -194,15 +203,15 @@ def test_library_refuses_non_finite_arrays(bad: float) -> None:
     image = np.full((64, 64, 3), 0.5, np.float32)
     image[3, 4, 1] = bad
     with pytest.raises(InputError, match="NaN or infinite"):
-        fast.stylize(image, STYLE, size=128)
+        _fast(image, STYLE)
 
 
 def _cli_args(case: Case, content: Path, style: Path, out: Path) -> list[str]:
     args = [str(content), str(style), "-o", str(out), "--engine", "lite"]
     option_flags = {"strength": "--strength", "size": "--size"}
     for key, value in _options(case).items():
-        if key == "style_weights":
-            args += ["--style-weights", *map(str, value)]
+        if key == "style_mix":
+            args += ["--style-mix", *map(str, value)]
         else:
             args += [option_flags[key], str(value)]
     return args
@@ -247,8 +256,8 @@ def test_api(case: Case, tmp_path: Path, client) -> None:
 
     content, style = _files(case, tmp_path)
     options = _options(case)
-    if "style_weights" in options:
-        pytest.skip("the page blends at most two styles with one share slider")
+    if "style_mix" in options:
+        pytest.skip("the page mixes at most two styles with one share slider")
     if not np.isfinite(options.get("strength", 1.0)):
         pytest.skip("JSON, and so the API, cannot carry NaN")
     inputs = [handle_file(str(content)), handle_file(str(style)), None, 0.5,

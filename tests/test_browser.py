@@ -63,8 +63,8 @@ def _small_problem(page, content: Path, style: Path, time_budget: int) -> None:
     _set_time_budget(page, time_budget)
 
 
-def test_fast_and_optimize_side_by_side(page, tubingen: Path, starry_night: Path) -> None:
-    _small_problem(page, tubingen, starry_night, time_budget=10)
+def test_fast_and_optimize_side_by_side(page, photo: Path, painting: Path) -> None:
+    _small_problem(page, photo, painting, time_budget=10)
 
     page.click("#fast")
     page.wait_for_function(
@@ -96,7 +96,7 @@ def test_fast_and_optimize_side_by_side(page, tubingen: Path, starry_night: Path
 
 
 def test_non_image_upload_shows_a_message_and_the_page_keeps_working(
-    page, tmp_path: Path, tubingen: Path
+    page, tmp_path: Path, photo: Path
 ) -> None:
     fake = tmp_path / "holiday.jpg"
     fake.write_text("this is not a picture")
@@ -107,7 +107,7 @@ def test_non_image_upload_shows_a_message_and_the_page_keeps_working(
     page.screenshot(path=SCREENSHOTS / "3-bad-upload.png", full_page=True)
     assert "Traceback" not in page.content()
 
-    _upload(page, "content", tubingen)
+    _upload(page, "content", photo)
     page.click("#fast")
     page.wait_for_function(
         "document.querySelector('#fast-numbers').innerText.includes('style loss')", timeout=90_000
@@ -115,9 +115,9 @@ def test_non_image_upload_shows_a_message_and_the_page_keeps_working(
 
 
 def test_stop_ends_the_optimization_and_keeps_its_best_image(
-    page, tubingen: Path, starry_night: Path
+    page, photo: Path, painting: Path
 ) -> None:
-    _small_problem(page, tubingen, starry_night, time_budget=120)
+    _small_problem(page, photo, painting, time_budget=120)
     page.click("#optimize")
     page.wait_for_function(
         "document.querySelector('#optimized-numbers').innerText.includes('step')", timeout=120_000

@@ -29,10 +29,10 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def test_fast_writes_the_output_and_reports_engine_and_seconds(tmp_path: Path):
     out = tmp_path / "coffee.png"
     options = ["--engine", "lite", "--size", "203", "--strength", "0.8", "--preserve-color"]
-    done = run_cli(COFFEE, SWIRLS, SHAPES, "-o", out, *options, "--style-weights", "2", "1")
+    done = run_cli(COFFEE, SWIRLS, SHAPES, "-o", out, *options, "--style-mix", "2", "1")
     assert done.returncode == 0, done.stderr
     assert Image.open(out).size == (203, 135)
-    assert re.search(r"^engine=lite seconds=\d+\.\d+ size=203x135$", done.stdout, re.M)
+    assert re.search(r"^Fast · lite engine · \d+\.\d s · 203×135 px$", done.stdout, re.M)
     assert f"wrote {out}" in done.stdout
     assert "Traceback" not in done.stderr
 
@@ -42,7 +42,7 @@ def test_auto_falls_back_to_lite_when_the_hub_cannot_load(tmp_path: Path):
     unreachable = "http://127.0.0.1:9/model"  # the discard port: nothing listens
     done = run_cli(COFFEE, SWIRLS, "-o", out, "--size", "128", "--hub-handle", unreachable)
     assert done.returncode == 0, done.stderr
-    assert "engine=lite" in done.stdout
+    assert "lite engine" in done.stdout
     assert max(Image.open(out).size) == 128
 
 

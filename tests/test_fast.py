@@ -27,10 +27,11 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from nst import fast
+from nst import fast, pipeline
 from nst.color import _RGB_TO_YIQ
 from nst.errors import InputError
 from nst.images import load_image
+from nst.options import FastOptions, Settings
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 COFFEE = ASSETS / "content_coffee.jpg"
@@ -63,9 +64,17 @@ def photo_at(path: Path, long_side: int) -> np.ndarray:
     return load_image(load_image(path), long_side=long_side)
 
 
+def stylize(content, styles, **options) -> pipeline.Result:
+    """The fast path as the page and the CLI run it; ``options`` of Settings and FastOptions."""
+    styles = styles if isinstance(styles, list) else [styles]
+    shared = {name: options.pop(name) for name in ("size", "style_mix", "preserve_color")
+              if name in options}  # fmt: skip
+    return pipeline.prepare(content, styles, Settings(**shared), FastOptions(**options)).fast()
+
+
 def lite(content, styles, **options) -> np.ndarray:
-    result = fast.stylize(content, styles, engine="lite", **options)
-    assert result.engine == "lite"
+    result = stylize(content, styles, engine="lite", **options)
+    assert result.made_by["engine"] == "lite"
     assert result.seconds > 0
     return result.image
 
@@ -81,11 +90,11 @@ def engine() -> fast.LiteEngine:
         (COFFEE, 320, (213, 320)),  # 600×400 photo
         (COFFEE, 203, (135, 203)),  # neither side a multiple of 8
         (ASTRONAUT, 100, (100, 100)),
-        (ASTRONAUT, None, (512, 512)),  # None keeps the content's size
-        (np.random.default_rng(0).random((150, 203, 3), dtype=np.float32), None, (150, 203)),
+        (ASTRONAUT, 512, (512, 512)),
+        (np.random.default_rng(0).random((150, 203, 3), dtype=np.float32), 203, (150, 203)),
         (np.random.default_rng(0).random((203, 150, 3), dtype=np.float32), 203, (203, 150)),
     ],
-    ids=["320", "203", "100", "none-512", "203x150", "150x203"],
+    ids=["320", "203", "100", "512", "203x150", "150x203"],
 )
 def test_output_has_the_requested_size(content, size, expected: tuple):
     image = lite(content, SWIRLS, size=size)
@@ -115,7 +124,7 @@ def test_strength_moves_from_the_content_towards_the_style():
 def test_a_blend_lies_between_its_two_styles(engine: fast.LiteEngine):
     first = lite(COFFEE, SWIRLS, size=SIZE)
     second = lite(COFFEE, SHAPES, size=SIZE)
-    blend = lite(COFFEE, [SWIRLS, SHAPES], size=SIZE, style_weights=[1, 1])
+    blend = lite(COFFEE, [SWIRLS, SHAPES], size=SIZE, style_mix=[1, 1])
     apart = distance(first, second)
     assert distance(blend, first) < BLEND_SHARE_MAX * apart
     assert distance(blend, second) < BLEND_SHARE_MAX * apart
@@ -130,8 +139,8 @@ def test_a_blend_lies_between_its_two_styles(engine: fast.LiteEngine):
 
 def test_blend_weights_favour_the_heavier_style():
     first = lite(COFFEE, SWIRLS, size=SIZE)
-    mostly_first = lite(COFFEE, [SWIRLS, SHAPES], size=SIZE, style_weights=[3, 1])
-    mostly_second = lite(COFFEE, [SWIRLS, SHAPES], size=SIZE, style_weights=[1, 3])
+    mostly_first = lite(COFFEE, [SWIRLS, SHAPES], size=SIZE, style_mix=[3, 1])
+    mostly_second = lite(COFFEE, [SWIRLS, SHAPES], size=SIZE, style_mix=[1, 3])
     assert distance(mostly_first, first) < distance(mostly_second, first)
 
 
@@ -154,10 +163,10 @@ def test_preserve_color_keeps_the_content_chroma():
         ({"strength": float("nan")}, "strength"),
         ({"size": 10}, "size"),
         ({"size": 100_000}, "size"),
-        ({"styles": [SWIRLS, SHAPES], "style_weights": [0, 0]}, "not all zero"),
-        ({"styles": [SWIRLS, SHAPES], "style_weights": [1, -1]}, "zero or positive"),
-        ({"styles": [SWIRLS, SHAPES], "style_weights": [1]}, "one weight per style"),
-        ({"styles": [SWIRLS], "style_weights": [1, 2, 3]}, "one weight per style"),
+        ({"styles": [SWIRLS, SHAPES], "style_mix": [0, 0]}, "not all zero"),
+        ({"styles": [SWIRLS, SHAPES], "style_mix": [1, -1]}, "zero or positive"),
+        ({"styles": [SWIRLS, SHAPES], "style_mix": [1]}, "one mix weight per style"),
+        ({"styles": [SWIRLS], "style_mix": [1, 2, 3]}, "one mix weight per style"),
         ({"styles": []}, "at least one style"),
         ({"engine": "nope"}, "Unknown engine"),
         ({"engine": "hub", "strength": 0.5}, "lite engine"),
@@ -167,14 +176,14 @@ def test_preserve_color_keeps_the_content_chroma():
 def test_bad_options_raise_input_error(options: dict, match: str):
     options = {"styles": SWIRLS, **options}
     with pytest.raises(InputError, match=match):
-        fast.stylize(COFFEE, options.pop("styles"), **options)
+        stylize(COFFEE, options.pop("styles"), **options)
 
 
 def test_bad_content_file_raises_input_error(tmp_path: Path):
     text = tmp_path / "notes.jpg"
     text.write_text("not a photo")
     with pytest.raises(InputError, match="not an image"):
-        fast.stylize(text, SWIRLS, engine="lite")
+        stylize(text, SWIRLS, engine="lite")
 
 
 @pytest.fixture
@@ -209,8 +218,8 @@ def tiny_saved_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.usefixtures("clean_engine_cache")
 def test_hub_engine_runs_a_local_saved_model(tiny_saved_model: Path):
-    result = fast.stylize(COFFEE, SHAPES, size=203, engine="hub", hub_handle=str(tiny_saved_model))
-    assert result.engine == "hub"
+    result = stylize(COFFEE, SHAPES, size=203, engine="hub", hub_handle=str(tiny_saved_model))
+    assert result.made_by["engine"] == "hub"
     photo = photo_at(COFFEE, 203)
     style_colour = fast.prepare_style(load_image(SHAPES)).mean(axis=(0, 1, 2))
     np.testing.assert_allclose(result.image, 0.5 * photo + 0.5 * style_colour, atol=1e-5)
@@ -221,10 +230,10 @@ def test_hub_engine_runs_a_local_saved_model(tiny_saved_model: Path):
 
 @pytest.mark.usefixtures("clean_engine_cache")
 def test_auto_prefers_a_hub_model_that_loads(tiny_saved_model: Path):
-    result = fast.stylize(COFFEE, SHAPES, size=128, hub_handle=str(tiny_saved_model))
-    assert result.engine == "hub"
+    result = stylize(COFFEE, SHAPES, size=128, hub_handle=str(tiny_saved_model))
+    assert result.made_by["engine"] == "hub"
     # Options only the lite engine offers make auto choose lite.
-    assert fast.stylize(COFFEE, SHAPES, size=128, strength=0.5).engine == "lite"
+    assert stylize(COFFEE, SHAPES, size=128, strength=0.5).made_by["engine"] == "lite"
 
 
 @pytest.mark.usefixtures("clean_engine_cache")
@@ -238,12 +247,12 @@ def test_auto_falls_back_to_lite_and_remembers_the_failure(monkeypatch: pytest.M
 
     monkeypatch.setattr(fast, "_check_reachable", counting_check)
     start = time.perf_counter()
-    first = fast.stylize(COFFEE, SWIRLS, size=128, hub_handle=CLOSED_PORT_HANDLE)
-    assert first.engine == "lite"
+    first = stylize(COFFEE, SWIRLS, size=128, hub_handle=CLOSED_PORT_HANDLE)
+    assert first.made_by["engine"] == "lite"
     assert CLOSED_PORT_HANDLE in fast._hub_failures
     assert CLOSED_PORT_HANDLE in fast._hub_failures[CLOSED_PORT_HANDLE]
-    second = fast.stylize(COFFEE, SWIRLS, size=128, hub_handle=CLOSED_PORT_HANDLE)
-    assert second.engine == "lite"
+    second = stylize(COFFEE, SWIRLS, size=128, hub_handle=CLOSED_PORT_HANDLE)
+    assert second.made_by["engine"] == "lite"
     assert attempts == [CLOSED_PORT_HANDLE]  # tried once, then remembered
     print(f"two auto calls with an unreachable hub took {time.perf_counter() - start:.2f} s")
     np.testing.assert_array_equal(first.image, second.image)
@@ -253,7 +262,7 @@ def test_auto_falls_back_to_lite_and_remembers_the_failure(monkeypatch: pytest.M
 @pytest.mark.parametrize("handle", [CLOSED_PORT_HANDLE, "/nonexistent/saved_model"])
 def test_hub_engine_that_cannot_load_says_why(handle: str):
     with pytest.raises(fast.EngineUnavailable, match="could not be loaded"):
-        fast.stylize(COFFEE, SWIRLS, size=128, engine="hub", hub_handle=handle)
+        stylize(COFFEE, SWIRLS, size=128, engine="hub", hub_handle=handle)
     with pytest.raises(fast.EngineUnavailable, match="could not be loaded"):
         fast.get_engine("hub", handle)  # remembered
 

@@ -10,11 +10,12 @@ from benchmarks import tutorial
 from nst import losses
 from nst.errors import InputError
 from nst.images import load_image, resize
+from nst.options import PRESETS, STYLE_EMPHASIS, OptimizeOptions
 
 
 @pytest.fixture(scope="module")
-def images(tubingen: Path, starry_night: Path) -> tuple[np.ndarray, np.ndarray]:
-    return load_image(tubingen, 64), load_image(starry_night, 64)
+def images(photo: Path, painting: Path) -> tuple[np.ndarray, np.ndarray]:
+    return load_image(photo, 64), load_image(painting, 64)
 
 
 def test_tutorial_preset_equals_the_tutorial_code_in_value_and_gradient(images) -> None:
@@ -58,13 +59,13 @@ def test_gram_matrix_averages_channel_products_over_locations() -> None:
     np.testing.assert_allclose(losses.gram_matrix(features)[0], flat.T @ flat / 4)
 
 
-def test_style_blend_mixes_gram_targets(images) -> None:
+def test_style_mix_mixes_gram_targets(images) -> None:
     content, style = images
     image = tf.constant(content[None])
     once = losses.StyleLoss(content, [style], losses.TUTORIAL)(image)
     twice = losses.StyleLoss(content, [style, style], losses.TUTORIAL, [0.2, 0.6])(image)
     assert float(twice["style"]) == pytest.approx(float(once["style"]), rel=1e-5)
-    with pytest.raises(InputError, match="blend"):
+    with pytest.raises(InputError, match="one mix weight per style"):
         losses.StyleLoss(content, [style, style], losses.TUTORIAL, [1.0])
 
 
@@ -86,9 +87,9 @@ def test_default_preset_is_normalised_by_size(images) -> None:
     assert float(terms["tutorial", four]["tv"]) / float(terms["tutorial", one]["tv"]) > 3.5
 
 
-def test_score_of_the_content_itself_has_no_content_loss(tubingen, starry_night) -> None:
-    content, style = load_image(tubingen), load_image(starry_night)
-    image = resize(content, 64, 48)
+def test_score_of_the_content_itself_has_no_content_loss(photo, painting) -> None:
+    content, style = load_image(photo), load_image(painting)
+    image = resize(content, (48, 64))
     scores = losses.score(image, content, [style])
     assert set(scores) == {"style_loss", "content_loss", "tv_loss", "total"}
     assert scores["content_loss"] == 0.0
@@ -98,10 +99,14 @@ def test_score_of_the_content_itself_has_no_content_loss(tubingen, starry_night)
     )
 
 
-def test_preset_with_overrides_only_the_weights_given() -> None:
-    preset = losses.preset_with("tutorial", style_weight=2.0)
+def test_preset_for_applies_the_overrides_and_the_emphasis() -> None:
+    preset = losses.preset_for(OptimizeOptions(preset="tutorial", style_weight=2.0))
     assert preset.style_weight == 2.0 and preset.content_weight == losses.TUTORIAL.content_weight
-    with pytest.raises(InputError, match="tv weight"):
-        losses.preset_with("default", tv_weight=-1.0)
+    strong = losses.preset_for(OptimizeOptions(emphasis="strong"))
+    assert strong.style_weight == losses.DEFAULT.style_weight * STYLE_EMPHASIS["strong"]
+    assert losses.preset_for(OptimizeOptions()) == losses.DEFAULT
+    assert tuple(losses.PRESETS) == PRESETS  # the names the CLI and the page offer
+    with pytest.raises(InputError, match="Tv weight"):
+        OptimizeOptions(tv_weight=-1.0)
     with pytest.raises(InputError, match="preset"):
-        losses.preset_with("fancy")
+        OptimizeOptions(preset="fancy")

@@ -59,8 +59,8 @@ def engine() -> fast.LiteEngine:
 
 
 @pytest.fixture(scope="module")
-def content(tubingen: Path) -> np.ndarray:
-    return load_image(tubingen)
+def content(shared: Path) -> np.ndarray:
+    return load_image(shared / "images" / "tubingen.jpg")
 
 
 @pytest.fixture(scope="module", params=["starry_night", "the_scream"])

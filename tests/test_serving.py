@@ -26,7 +26,7 @@ def _shared(size: int = 128) -> list:
 
 
 def _optimize(client, budget: float):
-    return client.submit(*_shared(), "content photo", budget, "balanced", None,
+    return client.submit(*_shared(), "content", budget, "balanced", None,
                          api_name="/optimize")  # fmt: skip
 
 

@@ -1,0 +1,181 @@
+"""Every choice a person makes and every limit the library enforces, defined once.
+
+Three frozen dataclasses hold a job's settings: `Settings` (what both paths share), `FastOptions`
+and `OptimizeOptions`. Each field carries its own help text, so the CLI derives its options from
+them (names, defaults, choices) as crowsonkb/style-transfer-pytorch derives its CLI from
+`stylize`'s keywords, and the page takes its choices from the same constants. Constructing one
+validates it and raises `InputError` with a one-line message.
+
+This module does not import TensorFlow, so the CLI answers ``--help`` and refuses bad input
+without loading it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nst.errors import InputError
+
+# Images. Below MIN_SIDE no network has anything to work with (VGG19 pools four times before
+# block5, Magenta's transformer downsamples 8x); 40 megapixels is a large phone photo, a
+# decompression bomb is far more.
+MIN_SIDE = 16
+MAX_INPUT_PIXELS = 40_000_000
+# Output long side. 2048 px: ~2 s and ~1.5 GB of activations with the lite engine on 2 cores.
+SIZE_LIMITS = (64, 2048)
+# The page's tighter limits for a shared 2-core host (the library and the CLI take the above).
+PAGE_SIZE_LIMITS = (128, 1024)
+PAGE_TIME_BUDGET_LIMITS = (10, 180)
+
+ENGINES = ("auto", "hub", "lite")
+OPTIMIZERS = ("lbfgs", "lbfgs-b", "adam")
+INITS = ("content", "fast", "noise")
+PRESETS = ("default", "tutorial")  # the loss presets of `nst.losses`
+# Style emphasis multiplies the loss preset's style weight.
+STYLE_EMPHASIS = {"subtle": 0.3, "balanced": 1.0, "strong": 3.0}
+
+# The default run: this many L-BFGS evaluations at full size, about a minute at 512 px on 2 CPU
+# cores (benchmarks/slow.py). Coarse-to-fine is an option, not the default: upsampling a coarse
+# result loses most of its style statistics (the style loss jumps back near the content
+# image's), so the coarse evaluations were wasted in every schedule measured.
+DEFAULT_STEPS = 50
+# Moves in colour (zero mean over R, G, B) change VGG19's features far less than moves in
+# brightness, so the loss is flatter along them and L-BFGS's one-number initial Hessian steps too
+# timidly there. Evaluations to the tutorial recipe's 1000-step loss at 256 px, history 20, by
+# how many times larger colour steps are: x1 295, x2 277, x4 264, x6 271 (`benchmarks/slow.py
+# --compare 256 --history 20 --colour-gain G`); shrinking them instead took 580.
+COLOUR_GAIN = 4.0
+# L-BFGS history: the same measure, colour gain 4, by history length: 10: 276, 20: 264, 30: 252,
+# 40: 245, 60: 238 (`--history N`). Each step kept costs two image-sized tensors: 190 MB in all
+# at 512 px.
+HISTORY = 40
+
+
+def _option(default: Any, help: str, **cli: Any) -> Any:
+    """A dataclass field whose metadata is its command-line help (and argparse extras)."""
+    return field(default=default, metadata={"help": help, **cli})
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise InputError(message)
+
+
+def _finite(value: float) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _choice(name: str, value: str, choices: Sequence[str]) -> None:
+    _check(value in choices, f"Unknown {name} '{value}'; choose one of {', '.join(choices)}.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What both paths share: the output size, the mix of several styles, the colours."""
+
+    size: int = _option(512, "output long side in pixels")
+    style_mix: tuple[float, ...] | None = _option(
+        None, "weight of each style image in the mix (default equal)", type=float, nargs="+",
+        metavar="W",
+    )  # fmt: skip
+    preserve_color: bool = _option(False, "keep the photo's colours (luminance-only transfer)")
+
+    def __post_init__(self) -> None:
+        low, high = SIZE_LIMITS
+        _check(
+            isinstance(self.size, int) and low <= self.size <= high,
+            f"Output size must be between {low} and {high} pixels, not {self.size}.",
+        )
+        if self.style_mix is not None:
+            object.__setattr__(self, "style_mix", tuple(float(w) for w in self.style_mix))
+
+
+def normalize_mix(style_mix: Sequence[float] | None, count: int) -> tuple[float, ...]:
+    """The style mix as weights summing to 1, one per style image (equal when not given)."""
+    _check(count >= 1, "Give at least one style image.")
+    if style_mix is None:
+        return (1.0 / count,) * count
+    weights = [float(w) for w in style_mix]
+    _check(
+        len(weights) == count,
+        f"Give one mix weight per style image ({count}), not {len(weights)}.",
+    )
+    _check(
+        all(math.isfinite(w) and w >= 0 for w in weights) and sum(weights) > 0,
+        "Style mix weights must be zero or positive numbers, and not all zero.",
+    )
+    total = sum(weights)
+    return tuple(w / total for w in weights)
+
+
+@dataclass(frozen=True)
+class FastOptions:
+    """The fast path's own options (Magenta's network)."""
+
+    strength: float = _option(1.0, "0 keeps the photo's look, 1 is the full style")
+    engine: str = _option("auto", "hub: the full model, lite: the offline one", choices=ENGINES)
+    hub_handle: str | None = _option(
+        None, "TF Hub handle or SavedModel folder for the hub engine", type=str
+    )
+
+    def __post_init__(self) -> None:
+        _check(
+            _finite(self.strength) and 0.0 <= self.strength <= 1.0,
+            f"Style strength must be between 0 and 1, not {self.strength}.",
+        )
+        _choice("engine", self.engine, ENGINES)
+
+
+@dataclass(frozen=True)
+class OptimizeOptions:
+    """The slow path's options (Gatys et al.'s optimization against VGG19)."""
+
+    optimizer: str = _option("lbfgs", "the optimizer", choices=OPTIMIZERS)
+    init: str = _option("content", "where the optimization starts", choices=INITS)
+    steps: int | None = _option(
+        None, f"loss evaluations in all (default {DEFAULT_STEPS}, or what the time budget allows)",
+        type=int,
+    )  # fmt: skip
+    time_budget: float | None = _option(None, "stop after S seconds", type=float, metavar="S")
+    preset: str = _option("default", "the loss definition (tutorial: TF's tutorial)",
+                          choices=PRESETS)  # fmt: skip
+    emphasis: str = _option("balanced", "how much the style counts against the content",
+                            choices=tuple(STYLE_EMPHASIS))  # fmt: skip
+    style_weight: float | None = _option(None, "override the preset's", type=float, metavar="W")
+    content_weight: float | None = _option(None, "override the preset's", type=float, metavar="W")
+    tv_weight: float | None = _option(None, "override the preset's", type=float, metavar="W")
+    scales: int = _option(1, "coarse-to-fine scales, each half the next")
+    seed: int = _option(0, "seed of the noise start")
+    history: int = _option(HISTORY, "L-BFGS history (steps kept)")
+    colour_gain: float = _option(COLOUR_GAIN, "L-BFGS: how much larger steps are in colour")
+
+    def __post_init__(self) -> None:
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("init", self.init, INITS)
+        _choice("preset", self.preset, PRESETS)
+        _choice("emphasis", self.emphasis, tuple(STYLE_EMPHASIS))
+        for name in ("style_weight", "content_weight", "tv_weight"):
+            value = getattr(self, name)
+            _check(
+                value is None or (_finite(value) and value >= 0),
+                f"{name.replace('_', ' ').capitalize()} must be a non-negative number, "
+                f"not {value}.",
+            )
+        _check(self.steps is None or self.steps >= 0, "Steps must be zero or more.")
+        _check(
+            self.time_budget is None or (_finite(self.time_budget) and self.time_budget > 0),
+            f"The time budget must be a positive number of seconds, not {self.time_budget}.",
+        )
+        _check(self.scales >= 1, "Scales must be at least 1.")
+        _check(self.history >= 1, "The L-BFGS history must be at least 1.")
+        _check(
+            _finite(self.colour_gain) and self.colour_gain > 0, "The colour gain must be positive."
+        )
+
+
+# What `compare` (the CLI subcommand and the page) starts from: the optimizer continues from the
+# fast result, for a minute.
+COMPARE = OptimizeOptions(init="fast", time_budget=60.0)

@@ -1,0 +1,188 @@
+"""One job from uploads to results: the flow that the page, the CLI and `compare` share.
+
+`prepare` validates the inputs and settings and decodes the images once (the content at its
+output size); the `Job` it returns makes the fast result (`Job.fast`), runs the optimization
+(`Job.optimize`: iterate it for `Progress`, the flow from the fast result written here once) and
+measures any result under the tutorial's definition (`Job.measure`). `compare` is the whole flow:
+fast, then optimize from it, both measured.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nst import fast
+from nst.color import preserve_color
+from nst.images import ImageSource, load_image, resize, resize_long_side, to_uint8
+from nst.options import COMPARE, FastOptions, OptimizeOptions, Settings, normalize_mix
+
+# The slow path's modules import TensorFlow, which takes seconds: they are imported where the
+# slow path runs, so that the fast path and the checks of a request never wait for it.
+if TYPE_CHECKING:
+    from nst.optimize import Progress
+
+
+@dataclass
+class Result:
+    """One path's image with what made it, how long it took and (once measured) its losses."""
+
+    image: np.ndarray
+    seconds: float
+    made_by: dict[str, Any]  # method and its settings, e.g. {"method": "fast", "engine": "lite"}
+    losses: dict[str, float] = field(default_factory=dict)  # `losses.score`'s, once measured
+
+    def metrics(self) -> dict[str, Any]:
+        height, width = self.image.shape[:2]
+        size = {"seconds": round(self.seconds, 3), "size": [width, height]}
+        return {**self.losses, **size, **self.made_by}
+
+
+@dataclass(frozen=True)
+class Job:
+    """Validated inputs of one request, decoded once. Build it with `prepare`."""
+
+    content: np.ndarray  # at the output size
+    styles: tuple[np.ndarray, ...]  # as decoded: the fast path crops its own 256 px square
+    style_mix: tuple[float, ...]  # one weight per style, summing to 1
+    settings: Settings
+    fast_options: FastOptions
+    optimize_options: OptimizeOptions
+
+    @cached_property
+    def styles_at_size(self) -> tuple[np.ndarray, ...]:
+        """The styles at the output's long side: what VGG19 compares the image with."""
+        return tuple(resize_long_side(style, max(self.content.shape[:2])) for style in self.styles)
+
+    def fast(self) -> Result:
+        """The fast path's image, unmeasured."""
+        made = fast.stylize(self.content, self.styles, self.style_mix, self.fast_options)
+        image = self._colours(made.image)
+        return Result(image, made.seconds, {"method": "fast", "engine": made.engine})
+
+    def optimize(
+        self,
+        fast_image: np.ndarray | None = None,
+        stop: threading.Event | None = None,
+        preview_every: int = 10,
+    ) -> Optimization:
+        """The optimization, to iterate. Starting from the fast result, it uses ``fast_image``
+        when given and makes it first otherwise (then in `Optimization.fast_result`)."""
+        return Optimization(self, fast_image, stop, preview_every)
+
+    def measure(self, result: Result) -> Result:
+        """``result`` as it will be saved (8-bit), with its losses under `losses.score`."""
+        result.image = to_uint8(result.image).astype(np.float32) / 255.0
+        result.losses = self.score(result.image)
+        return result
+
+    def score(self, image: np.ndarray) -> dict[str, float]:
+        """The tutorial's losses of any image at the output size (`losses.score`)."""
+        from nst import losses
+
+        return losses.score(image, self.content, self.styles_at_size, self.style_mix)
+
+    def _colours(self, image: np.ndarray) -> np.ndarray:
+        return preserve_color(image, self.content) if self.settings.preserve_color else image
+
+
+DEFAULT_SETTINGS = Settings()
+
+
+def prepare(
+    content: ImageSource,
+    styles: Sequence[ImageSource],
+    settings: Settings = DEFAULT_SETTINGS,
+    fast_options: FastOptions = fast.DEFAULTS,
+    optimize_options: OptimizeOptions = COMPARE,
+) -> Job:
+    """Decode and check everything a request gives; raises `InputError` with one line if bad."""
+    style_mix = normalize_mix(settings.style_mix, len(styles))
+    content_image = resize_long_side(load_image(content), settings.size)
+    style_images = tuple(load_image(style) for style in styles)
+    return Job(content_image, style_images, style_mix, settings, fast_options, optimize_options)
+
+
+class Optimization:
+    """The slow path of a job: iterate it for `Progress` (previews, losses); stop it through
+    ``stop``. Afterwards `result` holds the final image, unmeasured."""
+
+    def __init__(
+        self,
+        job: Job,
+        fast_image: np.ndarray | None,
+        stop: threading.Event | None,
+        preview_every: int,
+    ) -> None:
+        self.job, self.stop, self.preview_every = job, stop, preview_every
+        self.fast_result: Result | None = None  # made here when the start needs it
+        if job.optimize_options.init == "fast" and fast_image is None:
+            self.fast_result = job.fast()
+            fast_image = self.fast_result.image
+        self.fast_image = fast_image
+        self.fast_loss: float | None = None  # the fast image under the optimizer's objective
+        self.result: Result | None = None
+
+    def __iter__(self) -> Iterator[Progress]:
+        from nst.optimize import optimize
+
+        job, options = self.job, self.job.optimize_options
+        # From the fast result at one scale, the first evaluation is the fast image itself.
+        starts_at_fast = options.init == "fast" and options.scales == 1
+        if self.fast_image is not None and not starts_at_fast:
+            self.fast_loss = self._objective(self.fast_image)
+        started = time.perf_counter()
+        progress = None
+        for progress in optimize(
+            job.content,
+            job.styles_at_size,
+            job.style_mix,
+            options,
+            init_image=self.fast_image,
+            stop=self.stop,
+            preview_every=self.preview_every,
+        ):
+            if starts_at_fast and self.fast_loss is None:
+                self.fast_loss = progress.losses["total"]
+            yield progress
+        assert progress is not None and progress.done and progress.preview is not None
+        made_by = {
+            "method": "optimize",
+            "optimizer": options.optimizer,
+            "init": options.init,
+            "steps": progress.step,
+            "stopped_by": progress.stopped_by,
+        }
+        image = job._colours(progress.preview)
+        self.result = Result(image, time.perf_counter() - started, made_by)
+
+    def _objective(self, image: np.ndarray) -> float:
+        import tensorflow as tf
+
+        from nst import losses
+
+        job = self.job
+        preset = losses.preset_for(job.optimize_options)
+        loss = losses.StyleLoss(job.content, job.styles_at_size, preset, job.style_mix)
+        image = resize(np.asarray(image, np.float32), job.content.shape[:2])
+        return float(loss(tf.constant(image[None]))["total"])
+
+
+def compare(
+    job: Job, on_progress: Callable[[Progress], None] | None = None
+) -> tuple[Result, Result]:
+    """Both paths on the job's inputs, both measured; the optimizer starts as the job says
+    (by default from the fast result)."""
+    fast_result = job.fast()
+    run = job.optimize(fast_result.image, preview_every=0)
+    for progress in run:
+        if on_progress:
+            on_progress(progress)
+    assert run.result is not None
+    return job.measure(fast_result), job.measure(run.result)

@@ -1,0 +1,96 @@
+"""How results are shown: captions, the labelled side-by-side image and `metrics.json`.
+
+The page, the CLI and `compare` describe a result with the same words and numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from nst.images import save_image, to_pil
+from nst.pipeline import Job, Result
+
+LOSSES_DEFINITION = "nst.losses.score: TF tutorial definition, VGG19 at the image's size"
+
+
+def made_by(result: Result) -> str:
+    """One line: the method and its settings, the time and the size."""
+    how = result.made_by
+    height, width = result.image.shape[:2]
+    if how["method"] == "fast":
+        method = f"Fast · {how['engine']} engine"
+    else:
+        method = (
+            f"Optimized · {how['optimizer']} from {how['init']}, {how['steps']} steps "
+            f"(ended by {how['stopped_by']})"
+        )
+    return f"{method} · {result.seconds:.1f} s · {width}×{height} px"
+
+
+def losses_line(losses: dict[str, float], bold: str = "") -> str:
+    """One line of the measured losses; ``bold`` wraps each number (e.g. "**" in Markdown)."""
+    numbers = [("style loss", "style_loss"), ("content loss", "content_loss"), ("total", "total")]
+    return " · ".join(f"{label} {bold}{losses[key]:.3g}{bold}" for label, key in numbers)
+
+
+def caption(result: Result, bold: str = "") -> str:
+    """Two lines for a measured result: what made it, then its losses."""
+    return made_by(result) + "\n" + losses_line(result.losses, bold)
+
+
+def side_by_side(panels: Sequence[tuple[str, np.ndarray]], gap: int = 12) -> np.ndarray:
+    """Images scaled to a common height next to each other, each with its label above it.
+
+    The label font shrinks until every label fits above its own image.
+    """
+    height = max(image.shape[0] for _, image in panels)
+    widths = [round(image.shape[1] * height / image.shape[0]) for _, image in panels]
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    size = max(10, height // 24)
+    while size > 8:
+        font = ImageFont.load_default(size=size)
+        if all(
+            draw.multiline_textbbox((0, 0), label, font=font)[2] <= width
+            for (label, _), width in zip(panels, widths, strict=True)
+        ):
+            break
+        size -= 1
+    lines = max(label.count("\n") + 1 for label, _ in panels)
+    label_height = round(size * 1.3 * lines) + gap
+    canvas = Image.new(
+        "RGB", (sum(widths) + gap * (len(panels) + 1), height + label_height + gap), "white"
+    )
+    draw = ImageDraw.Draw(canvas)
+    left = gap
+    for (label, image), width in zip(panels, widths, strict=True):
+        picture = to_pil(image).resize((width, height), Image.Resampling.LANCZOS)
+        canvas.paste(picture, (left, label_height))
+        draw.multiline_text((left, gap // 2), label, fill="black", font=font)
+        left += width + gap
+    return np.asarray(canvas, dtype=np.float32) / 255.0
+
+
+def write(out_dir: str | Path, job: Job, fast_result: Result, optimized: Result) -> Path:
+    """Write fast.png, optimized.png, side_by_side.png and metrics.json into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_image(fast_result.image, out / "fast.png")
+    save_image(optimized.image, out / "optimized.png")
+    panels = [
+        ("Content", job.content),
+        (caption(fast_result), fast_result.image),
+        (caption(optimized), optimized.image),
+    ]
+    save_image(side_by_side(panels), out / "side_by_side.png")
+    metrics = {
+        "fast": fast_result.metrics(),
+        "optimized": optimized.metrics(),
+        "losses": LOSSES_DEFINITION,
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return out
