@@ -3,10 +3,11 @@
     python benchmarks/fast.py [--repeats 7] [--sizes 256 512 1024]
 
 For each engine that loads here (lite always; hub only when its handle loads) and each output
-long side, one warm-up call, then `--repeats` timed calls of `nst.fast.stylize` on a content
-photo and a style image from assets/. Model loading happens before any timing. Two figures per
-row: the whole call (decode, resize, style prediction, rendering: what a user waits for) and
-the stylization alone as `FastResult.seconds` reports it (what the app and CLI print).
+long side, one warm-up call, then `--repeats` timed calls of the fast path as the page and the
+CLI run it (`nst.pipeline.prepare(...).fast()`) on a content photo and a style image from
+assets/. Model loading happens before any timing. Two figures per row: the whole call (decode,
+resize, style prediction, rendering: what a user waits for) and the stylization alone as
+`Result.seconds` reports it (what the app and CLI print).
 Prints a markdown table with the machine, library versions and the load average.
 """
 
@@ -24,7 +25,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nst import fast
+from nst import fast, pipeline
+from nst.options import FastOptions, Settings
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
@@ -65,6 +67,13 @@ def available_engines(handle: str | None) -> list[str]:
     return engines
 
 
+def whole_call(
+    content: Path, style: Path, settings: Settings, options: FastOptions
+) -> pipeline.Result:
+    """What the page and the CLI do for Fast: decode, resize, predict, render."""
+    return pipeline.prepare(content, [style], settings, options).fast()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
@@ -88,17 +97,19 @@ def main() -> None:
     print("| --- | --- | ---: | ---: | ---: |")
     for engine in engines:
         for size in args.sizes:
-            options = {"size": size, "engine": engine, "hub_handle": args.hub_handle}
-            result = fast.stylize(args.content, args.style, **options)  # warm-up
+            settings = Settings(size=size)
+            options = FastOptions(engine=engine, hub_handle=args.hub_handle)
+            result = whole_call(args.content, args.style, settings, options)  # warm-up
             totals, stylizations = [], []
             for _ in range(args.repeats):
                 start = time.perf_counter()
-                result = fast.stylize(args.content, args.style, **options)
+                result = whole_call(args.content, args.style, settings, options)
                 totals.append(time.perf_counter() - start)
                 stylizations.append(result.seconds)
             height, width = result.image.shape[:2]
             print(
-                f"| {result.engine} | {width}×{height} | {statistics.median(totals):.3f} | "
+                f"| {result.made_by['engine']} | {width}×{height} | "
+                f"{statistics.median(totals):.3f} | "
                 f"{statistics.median(stylizations):.3f} | {min(totals):.3f}–{max(totals):.3f} |"
             )
     print(f"\nload average at end: {load_average()}")

@@ -94,7 +94,7 @@ def call(url: str, kind: str, size: int, budget: float, variant: int = 0) -> Out
             first = time.monotonic()
             client.predict(*shared[:4], handle_file(path), numbers, api_name="/fast_losses")
         else:
-            client.predict(*shared, "fast result", budget, "balanced", None, api_name="/optimize")
+            client.predict(*shared, "fast", budget, "balanced", None, api_name="/optimize")
         return Outcome(kind, started, time.monotonic(), first)
     except Exception as error:  # the message is the result being measured
         return Outcome(kind, started, time.monotonic(), first, str(error) or type(error).__name__)

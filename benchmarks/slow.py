@@ -4,7 +4,7 @@ Same images (Tübingen x Starry Night from ../shared), same size, same objective
 preset) and the same scorer as `python -m nst score`. "Loss" is style + content, as the tutorial
 reports it. The tutorial's 1000-step curve takes over half an hour at 512 px, so it is recorded
 once (`--record-baseline FILE`) and reused (`--baseline FILE`); its time axis is then the
-seconds per step of the tutorial's own code (`benchmarks/tutorial.py`), measured afresh in the
+seconds per step of the tutorial's own code (`tests/tutorial.py`), measured afresh in the
 comparing run, under the same load as ours. That run also checks that the tutorial's code
 retraces the recorded curve's first steps.
 
@@ -31,9 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmar
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import tutorial
 from nst import losses, optimize
 from nst.images import load_image, resize, resize_long_side
+from nst.options import COLOUR_GAIN, HISTORY, OptimizeOptions
+from tests import tutorial
 
 SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
 TUTORIAL_STEPS = 1000
@@ -44,7 +45,7 @@ def problem(size: int) -> tuple[np.ndarray, np.ndarray]:
     content = load_image(SHARED_IMAGES / "tubingen.jpg")
     style = load_image(SHARED_IMAGES / "starry_night.jpg")
     height, width = resize_long_side(content, size).shape[:2]
-    return resize(content, width, height), resize_long_side(style, size)
+    return resize(content, (height, width)), resize_long_side(style, size)
 
 
 def load() -> str:
@@ -90,22 +91,20 @@ def seconds_per_step(size: int, optimizer: str, steps: int = 6) -> float:
     """Median wall time of one of our steps (Adam update or L-BFGS evaluation) after two warm-up
     steps."""
     content, style = problem(size)
-    times = [item.seconds for item in optimize.optimize(
-        content, [style], preset=losses.TUTORIAL, optimizer=optimizer, scales=1, steps=steps + 2,
-        preview_every=0)][:-1]  # fmt: skip
+    options = OptimizeOptions(preset="tutorial", optimizer=optimizer, steps=steps + 2)
+    run = optimize.optimize(content, [style], None, options, preview_every=0)
+    times = [item.seconds for item in run][:-1]
     return float(np.median(np.diff(times)[1:]))
 
 
-def run_ours(size: int, target: float, max_seconds: float, history: int) -> tuple[list, np.ndarray]:
+def run_ours(size: int, target: float, options: OptimizeOptions) -> tuple[list, np.ndarray]:
     """Our default optimizer on the tutorial objective until it beats ``target`` or time is up.
 
     Returns [(seconds, best loss so far)] per evaluation and the best image.
     """
     content, style = problem(size)
     curve, best, stop = [], np.inf, threading.Event()
-    for item in optimize.optimize(content, [style], preset=losses.TUTORIAL, scales=1, steps=10**6,
-                                  time_budget=max_seconds, stop=stop, preview_every=0,
-                                  history=history):  # fmt: skip
+    for item in optimize.optimize(content, [style], None, options, stop=stop, preview_every=0):
         if item.done:
             return curve, item.preview
         best = min(best, item.losses["style"] + item.losses["content"])
@@ -124,7 +123,7 @@ def loss_at(curve: list[tuple[float, float]], seconds: float) -> float:
     return reached[-1] if reached else float("nan")
 
 
-def compare(size: int, baseline: dict, history: int) -> list[str]:
+def compare(size: int, baseline: dict, history: int, colour_gain: float) -> list[str]:
     tutorial_step, retraced = tutorial_seconds_per_step(size)
     recorded = baseline["loss"][: len(retraced)]
     drift = max(abs(a - b) / b for a, b in zip(retraced, recorded, strict=True))
@@ -137,7 +136,9 @@ def compare(size: int, baseline: dict, history: int) -> list[str]:
     tutorial_curve = [(k * tutorial_step, loss) for k, loss in enumerate(baseline["loss"])]
     log(f"{size}px: tutorial {tutorial_step:.3f} s/step, target {target:.4g} at "
         f"{tutorial_seconds:.0f} s; running ours (load {load()})")  # fmt: skip
-    ours, image = run_ours(size, target, tutorial_seconds, history)
+    options = OptimizeOptions(preset="tutorial", steps=10**6, time_budget=tutorial_seconds,
+                              history=history, colour_gain=colour_gain)  # fmt: skip
+    ours, image = run_ours(size, target, options)
     ours_seconds = first_time_below(ours, target)
     scored = losses.score(image, *problem(size)[:1], [problem(size)[1]])
     budgets = [b for b in (15, 30, 60, 120, 240, 480) if b < (ours_seconds or tutorial_seconds)]
@@ -157,13 +158,12 @@ def main() -> None:
     parser.add_argument("--record-baseline", metavar="FILE", help="write the tutorial curves")
     parser.add_argument("--baseline", metavar="FILE", help="tutorial curves recorded before")
     parser.add_argument("--compare", type=int, nargs="*", metavar="SIZE", default=[])
-    parser.add_argument("--colour-gain", type=float, default=optimize.COLOUR_GAIN,
+    parser.add_argument("--colour-gain", type=float, default=COLOUR_GAIN,
                         help="our L-BFGS's colour metric (1: none)")  # fmt: skip
-    parser.add_argument("--history", type=int, default=optimize.HISTORY, help="our L-BFGS's")
+    parser.add_argument("--history", type=int, default=HISTORY, help="our L-BFGS's")
     parser.add_argument("--speed", type=int, nargs="*", metavar="SIZE", default=[])
     parser.add_argument("--end-to-end", type=int, nargs="*", metavar="SIZE", default=[])
     args = parser.parse_args()
-    optimize.COLOUR_GAIN = args.colour_gain
     if not SHARED_IMAGES.is_dir():
         sys.exit(f"needs the shared test images at {SHARED_IMAGES}")
     if args.record_baseline:
@@ -175,7 +175,7 @@ def main() -> None:
         baselines = {curve["size"]: curve for curve in json.loads(Path(args.baseline).read_text())}
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, "
           f"GPU: {bool(tf.config.list_physical_devices('GPU'))}, "
-          f"our L-BFGS: colour gain {optimize.COLOUR_GAIN:g}, "
+          f"our L-BFGS: colour gain {args.colour_gain:g}, "
           f"history {args.history}\n")  # fmt: skip
     if args.compare:
         print(
@@ -184,7 +184,7 @@ def main() -> None:
         )
         details = []
         for size in args.compare:
-            summary, *rows = compare(size, baselines[size], args.history)
+            summary, *rows = compare(size, baselines[size], args.history, args.colour_gain)
             print(summary, flush=True)
             details += rows
         print("\n| px | time budget (s) | tutorial loss | ours |\n|---|---|---|---|")
@@ -206,7 +206,7 @@ def end_to_end(size: int, baseline: dict | None) -> str:
     """A default run (default preset and schedule) at ``size``, scored under the tutorial."""
     content, style = problem(size)
     started = time.perf_counter()
-    *_, final = optimize.optimize(content, [style], preview_every=0)
+    *_, final = optimize.optimize(content, [style], preview_every=0)  # the default options
     seconds = time.perf_counter() - started
     scored = losses.score(final.preview, content, [style])
     ours = scored["style_loss"] + scored["content_loss"]

@@ -1,8 +1,8 @@
 """TensorFlow's style-transfer tutorial, transcribed: the reference for our `tutorial` preset.
 
 https://www.tensorflow.org/tutorials/generative/style_transfer, names as there. Two things are
-checked against it: `tests/test_losses.py` asserts that the `tutorial` preset's value and
-gradient equal this code's, and `benchmarks/slow.py` times `Recipe.train_step` as "the tutorial
+checked against it: `tests/test_losses.py` (beside it) asserts that the `tutorial` preset's value
+and gradient equal this code's, and `benchmarks/slow.py` times `Recipe.train_step` as "the tutorial
 recipe". The only change: the VGG19 weights come from `nst.vgg.resolve_weights` (the same file
 Keras would download) instead of `weights="imagenet"`, since nothing here reaches the internet.
 """
