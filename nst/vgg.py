@@ -37,6 +37,9 @@ CONV_LAYERS = (
     "block4_conv1", "block4_conv2", "block4_conv3", "block4_conv4",
     "block5_conv1", "block5_conv2", "block5_conv3", "block5_conv4",
 )  # fmt: skip
+# Every layer up to the deepest one the losses use (content at block5_conv2): what the shared
+# extractor computes and what the Inside VGG19 tab offers.
+LOSS_LAYERS = CONV_LAYERS[: CONV_LAYERS.index("block5_conv2") + 1]
 # Caffe-style ImageNet preprocessing that these weights were trained with (BGR order).
 BGR_MEAN = (103.939, 116.779, 123.68)
 
@@ -200,7 +203,7 @@ def _extractor(
 
 
 def feature_extractor(
-    layers: tuple[str, ...] | list[str] = CONV_LAYERS[:14],
+    layers: tuple[str, ...] | list[str] = LOSS_LAYERS,
     weights: str | os.PathLike | None = None,
     formulation: Formulation | None = None,
 ) -> FeatureExtractor:
@@ -214,9 +217,7 @@ def feature_extractor(
     unknown = sorted(set(layers) - set(CONV_LAYERS))
     if unknown:
         raise InputError(f"unknown VGG19 layer(s) {unknown}; choose from {list(CONV_LAYERS)}")
-    deepest = max(
-        [CONV_LAYERS.index(name) for name in layers] + [CONV_LAYERS.index("block5_conv2")]
-    )
+    deepest = max(CONV_LAYERS.index(name) for name in (*layers, LOSS_LAYERS[-1]))
     if formulation is None:
         formulation = device.formulation(device.choose_device())
     weights_path = _resolved(

@@ -11,10 +11,9 @@ import numpy as np
 import tensorflow as tf
 
 from nst.losses import gram_matrix
-from nst.vgg import CONV_LAYERS, feature_extractor
+from nst.vgg import LOSS_LAYERS, feature_extractor
 
-# The layers a user can inspect: every conv layer up to the deepest one the losses use.
-LAYERS = CONV_LAYERS[:14]
+LAYERS = LOSS_LAYERS  # the layers a user can inspect
 
 # Viridis at nine stops: perceptually even, readable in grey, no matplotlib needed.
 _VIRIDIS = np.array(
