@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import os
 import sys
 import threading
@@ -24,7 +25,7 @@ import gradio as gr
 import pandas as pd
 
 from nst import fast, pipeline, report, visualize
-from nst.errors import InputError
+from nst.errors import InputError, plain_message
 from nst.images import to_uint8
 from nst.options import (
     INITS,
@@ -38,9 +39,11 @@ from nst.options import (
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 MEASURING = "*measuring losses…*"
+FAILED = "⚠️"  # begins the line shown in place of a result that failed
 INIT_LABELS = {"fast": "fast result", "content": "content photo", "noise": "noise"}
 OPTIMIZED_SERIES, FAST_SERIES = "optimized (best so far)", "fast result"
 
+log = logging.getLogger("nst.app")
 # One stop flag per browser session, so Stop ends only that session's optimization.
 _stops: dict[str, threading.Event] = {}
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if sys.platform.startswith("linux") else None
@@ -73,31 +76,35 @@ class Upload(gr.Image):
 
 def _job(content, style, second_style, second_style_share, strength=1.0, size=512,
          preserve_color=False, init="content", time_budget=None, emphasis="balanced"):  # fmt: skip
-    """The page's values as a validated job; bad input becomes a one-line message."""
+    """The page's values as a validated job (raises `InputError` for bad input)."""
     if not content or not style:
-        raise gr.Error("Upload a content photo and a style image first.", print_exception=False)
+        raise InputError("Upload a content photo and a style image first.")
     styles, mix = [style], None
     if second_style:
         styles, mix = [style, second_style], (1.0 - second_style_share, second_style_share)
     if time_budget is not None:
         time_budget = min(float(time_budget), PAGE_TIME_BUDGET_LIMITS[1])
-    try:
-        return pipeline.prepare(
-            content,
-            styles,
-            Settings(size=int(size), style_mix=mix, preserve_color=preserve_color),
-            FastOptions(strength=strength),
-            OptimizeOptions(init=init, time_budget=time_budget, emphasis=emphasis),
+    return pipeline.prepare(
+        content,
+        styles,
+        Settings(size=int(size), style_mix=mix, preserve_color=preserve_color),
+        FastOptions(strength=strength),
+        OptimizeOptions(init=init, time_budget=time_budget, emphasis=emphasis),
+    )
+
+
+def _failure(error: Exception) -> str:
+    """The one line shown in place of a result that failed; the server logs the detail once."""
+    message = plain_message(error)
+    if message is None:
+        log.error("request failed", exc_info=error)
+        message = (
+            f"Something went wrong on the server ({type(error).__name__}); it has been logged. "
+            "Try again, or a smaller output size."
         )
-    except InputError as error:
-        raise gr.Error(str(error), print_exception=False) from None
-
-
-def _fast_result(job: pipeline.Job) -> pipeline.Result:
-    try:
-        return job.fast()
-    except (InputError, fast.EngineUnavailable) as error:
-        raise gr.Error(str(error), print_exception=False) from None
+    elif detail := getattr(error, "detail", ""):
+        log.warning("%s %s", message, detail)
+    return f"{FAILED} {message}"
 
 
 def _numbers(result: pipeline.Result) -> str:
@@ -108,8 +115,12 @@ def _numbers(result: pipeline.Result) -> str:
 
 def run_fast(content, style, second_style, second_style_share, strength, size, preserve_color):
     """Fast path only: the image and what made it, in about a second (losses come next)."""
-    job = _job(content, style, second_style, second_style_share, strength, size, preserve_color)
-    result = _fast_result(job)
+    try:
+        job = _job(content, style, second_style, second_style_share, strength, size,
+                   preserve_color)  # fmt: skip
+        result = job.fast()
+    except Exception as error:
+        return None, _failure(error)
     return to_uint8(result.image), _numbers(result)
 
 
@@ -117,10 +128,14 @@ def measure_fast(content, style, second_style, second_style_share, fast_image, n
     """The fast result's Gatys losses, as its own queued event so the fast slot is free."""
     if fast_image is None or MEASURING not in (numbers or ""):
         return gr.skip()
-    job = _job(content, style, second_style, second_style_share, size=max(fast_image.shape[:2]))
-    losses = job.score(fast_image / 255.0)  # the PNG shown
-    _return_freed_memory()
-    return numbers.replace(MEASURING, report.losses_line(losses, bold="**"))
+    try:
+        job = _job(content, style, second_style, second_style_share, size=max(fast_image.shape[:2]))
+        losses = report.losses_line(job.score(fast_image / 255.0), bold="**")  # the PNG shown
+    except Exception as error:
+        losses = _failure(error)
+    finally:
+        _return_freed_memory()
+    return numbers.replace(MEASURING, losses)
 
 
 def fast_with_losses(content, style, second_style, second_style_share, strength, size,
@@ -148,30 +163,30 @@ def run_optimize(
 ):
     """Slow path: streams previews and a loss curve; Stop keeps the best image so far. When it
     starts from the fast result and the page has none, it makes and shows that result first."""
-    job = _job(content, style, second_style, second_style_share, strength, size, preserve_color,
-               init, time_budget, emphasis)  # fmt: skip
     stop = _stops[request.session_hash] = threading.Event()
+    shown, curve = (gr.skip(), gr.skip()), []
     try:
+        job = _job(content, style, second_style, second_style_share, strength, size,
+                   preserve_color, init, time_budget, emphasis)  # fmt: skip
         run = job.optimize(None if fast_image is None else fast_image / 255.0, stop)
-        shown = gr.skip(), gr.skip()
         if run.fast_result is not None:
             shown = to_uint8(run.fast_result.image), _numbers(run.fast_result)
-        budget = job.optimize_options.time_budget
-        curve: list[dict] = []
         for step in run:
             best = step.best_losses.get("total", step.losses["total"])
             curve.append({"step": step.step, "loss": best, "series": OPTIMIZED_SERIES})
-            progress(min(step.seconds / budget, 1.0), desc=f"step {step.step}")
+            progress(min(step.seconds / job.optimize_options.time_budget, 1.0),
+                     desc=f"step {step.step}")  # fmt: skip
             if step.preview is not None:
                 status = f"step {step.step} · {step.seconds:.0f} s"
                 yield *shown, to_uint8(step.preview), status, _curve(curve, run.fast_loss)
                 shown = gr.skip(), gr.skip()
-    except (InputError, fast.EngineUnavailable) as error:
-        raise gr.Error(str(error), print_exception=False) from None
+        result = job.measure(run.result)
+    except Exception as error:
+        yield *shown, None, _failure(error), _curve(curve, None)
+        return
     finally:
         _stops.pop(request.session_hash, None)
         _return_freed_memory()
-    result = job.measure(run.result)
     yield *shown, to_uint8(result.image), _numbers(result), _curve(curve, run.fast_loss)
 
 
@@ -204,13 +219,18 @@ def clear_results(request: gr.Request):
 
 def inside_vgg(content, style, layer):
     """Feature maps of both images and the style's Gram matrix at `layer`, at 256 px."""
-    job = _job(content, style, None, 0.0, size=256)
-    content_maps = visualize.activations(job.content, layer)
-    style_maps = visualize.activations(job.styles_at_size[0], layer)
+    try:
+        job = _job(content, style, None, 0.0, size=256)
+        content_maps = visualize.activations(job.content, layer)
+        style_maps = visualize.activations(job.styles_at_size[0], layer)
+    except Exception as error:
+        return None, None, None, _failure(error)
+    height, width, channels = content_maps.shape
     return (
         to_uint8(visualize.feature_grid(content_maps)),
         to_uint8(visualize.feature_grid(style_maps)),
         to_uint8(visualize.gram_heatmap(style_maps)),
+        f"{layer}: {channels} channels, {width}×{height} px for a 256 px photo",
     )
 
 
@@ -258,6 +278,7 @@ class Page:
     layer: gr.Dropdown
     show_layer: gr.Button
     layer_views: tuple[gr.Image, gr.Image, gr.Image]
+    layer_note: gr.Markdown
 
     @property
     def shared(self) -> list:
@@ -325,9 +346,11 @@ def layout() -> Page:
             views = tuple(gr.Image(label=label, interactive=False) for label in (
                 "Content: strongest feature maps", "Style: strongest feature maps",
                 "Style Gram matrix (first 64 channels)"))  # fmt: skip
+        layer_note = gr.Markdown(elem_id="layer-note")
     return Page(content, style, second_style, share, strength, size, preserve_color, init, budget,
                 emphasis, *buttons, stop_button, slider, fast_image, fast_numbers,
-                optimized_image, optimized_numbers, curve, layer, show_layer, views)  # fmt: skip
+                optimized_image, optimized_numbers, curve, layer, show_layer, views,
+                layer_note)  # fmt: skip
 
 
 # --- Wiring: which event calls which handler --------------------------------------------------
@@ -360,7 +383,7 @@ def wire(page: Page) -> None:
     page.show_layer.click(
         inside_vgg,
         [page.content, page.style, page.layer],
-        list(page.layer_views),
+        [*page.layer_views, page.layer_note],
         api_name="inside_vgg",
         concurrency_id="fast",
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not ours
 
-from nst.errors import InputError
+from nst.errors import plain_message
 from nst.options import COMPARE, FastOptions, OptimizeOptions, Settings
 
 
@@ -162,17 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from nst.fast import EngineUnavailable
-
     try:
         args.run(args)
-    except (InputError, EngineUnavailable) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:  # e.g. the output folder does not exist or is not writable
-        print(
-            f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
-            file=sys.stderr,
-        )
+    except Exception as error:
+        message = plain_message(error)
+        if message is None:  # a bug: say what it was, still in one line
+            print(f"error: unexpected {type(error).__name__}: {error}", file=sys.stderr)
+            return 1
+        detail = getattr(error, "detail", "")
+        print(f"error: {message}" + (f" {detail}" if detail else ""), file=sys.stderr)
         return 2
     return 0

@@ -29,7 +29,7 @@ from typing import Protocol
 
 import numpy as np
 
-from nst.errors import InputError
+from nst.errors import InputError, Unavailable
 from nst.images import resize
 from nst.options import ENGINES, FastOptions
 
@@ -40,7 +40,7 @@ DEFAULTS = FastOptions()
 _MULTIPLE = 8
 
 
-class EngineUnavailable(RuntimeError):
+class EngineUnavailable(Unavailable):
     """An engine that cannot be loaded here (no network for hub, files missing for lite)."""
 
 

@@ -46,8 +46,10 @@ def caption(result: Result, bold: str = "") -> str:
 def side_by_side(panels: Sequence[tuple[str, np.ndarray]], gap: int = 12) -> np.ndarray:
     """Images scaled to a common height next to each other, each with its label above it.
 
-    The label font shrinks until every label fits above its own image.
+    The label font shrinks until every label fits above its own image. Pillow's default font
+    has no "×", so sizes are written with "x" there.
     """
+    panels = [(label.replace("×", "x"), image) for label, image in panels]
     height = max(image.shape[0] for _, image in panels)
     widths = [round(image.shape[1] * height / image.shape[0]) for _, image in panels]
     draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))

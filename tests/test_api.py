@@ -1,5 +1,6 @@
 """The app's API as a Space exposes it, driven through gradio_client against the served app."""
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -52,8 +53,8 @@ def test_non_image_gets_a_message_and_the_server_keeps_serving(
 ) -> None:
     fake = tmp_path / "photo.jpg"
     fake.write_bytes(b"GIF89a but not really")
-    with pytest.raises(gradio_client.exceptions.AppError, match=r"is damaged|is not an image"):
-        client.predict(*_shared_inputs(fake, painting), api_name="/fast")
+    path, numbers = client.predict(*_shared_inputs(fake, painting), api_name="/fast")
+    assert path is None and numbers.startswith("⚠️") and "is not an image" in numbers
     path, _ = client.predict(*_shared_inputs(photo, painting), api_name="/fast")
     assert Path(path).is_file()
 
@@ -62,11 +63,49 @@ def test_inside_vgg_shows_feature_maps_and_the_gram_matrix(
     client, photo: Path, painting: Path
 ) -> None:
     handle = gradio_client.handle_file
-    content_maps, style_maps, gram = client.predict(
+    content_maps, style_maps, gram, note = client.predict(
         handle(str(photo)), handle(str(painting)), "block3_conv1", api_name="/inside_vgg"
     )
+    assert note.startswith("block3_conv1: 256 channels")
     gram_image = np.asarray(Image.open(gram))
     assert gram_image.shape[0] == gram_image.shape[1]  # a channels × channels matrix
     # 16 tiles in 4 columns of block3 maps (1/4 of 256 px wide landscape images), 2 px apart.
     for maps in (content_maps, style_maps):
         assert Image.open(maps).width == 4 * 64 + 3 * 2
+
+
+FAILURES = {  # server fixture: what the one line says
+    "no_weights_server": "VGG19 weights the optimizer needs are not available",
+    "broken_optimizer_server": "Something went wrong on the server (RuntimeError)",
+}
+
+
+@pytest.mark.parametrize("server_name", FAILURES)
+def test_a_failed_optimization_returns_one_line_and_the_server_keeps_serving(
+    request: pytest.FixtureRequest, server_name: str, photo: Path, painting: Path
+) -> None:
+    server = request.getfixturevalue(server_name)
+    client = gradio_client.Client(server.url, verbose=False)
+    inputs = _shared_inputs(photo, painting, size=128)
+    started = time.monotonic()
+    job = client.submit(*inputs, "fast", 60, "balanced", None, api_name="/optimize")
+    fast_path, fast_numbers, optimized, numbers, _curve = job.result(timeout=120)
+    assert time.monotonic() - started < 60  # the failure ends the request; nothing waits
+    assert optimized is None
+    assert numbers.startswith("⚠️") and FAILURES[server_name] in numbers and "\n" not in numbers
+    assert "Traceback" not in numbers and "/" not in numbers.split("(")[0]
+    assert Path(fast_path).is_file() and "lite engine" in fast_numbers  # made to start from
+
+    # The fast path still works; its losses need the weights too.
+    path, fast_numbers = client.predict(*inputs, api_name="/fast")
+    assert Path(path).is_file()
+    losses = client.predict(
+        *inputs[:4], gradio_client.handle_file(path), fast_numbers, api_name="/fast_losses"
+    )
+    if server_name == "no_weights_server":
+        assert "⚠️ The VGG19 weights" in losses and "measuring" not in losses
+    else:
+        assert "style loss" in losses
+    log = server.log.read_text()
+    detail = "Traceback" if server_name == "broken_optimizer_server" else "NST_VGG19_WEIGHTS to"
+    assert 1 <= log.count(detail) <= 2  # once per failed request (the optimization, the losses)

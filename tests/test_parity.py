@@ -113,7 +113,7 @@ def test_style_vector_matches_tflite_predictor(engine, tflite_dir, style, conten
 
 
 def test_render_matches_the_tflite_file_it_was_converted_from(engine, tflite_dir, style, content):
-    batch = resize(content, 384, 384)[None]
+    batch = resize(content, (384, 384))[None]
     vector = engine.style_vector(style)
     ours = engine.render(batch, vector)
     reference = tflite_render(tflite_dir / "style_transfer_quantized_384.tflite", batch, vector)
@@ -124,7 +124,7 @@ def test_render_matches_the_tflite_file_it_was_converted_from(engine, tflite_dir
 def test_render_matches_dynamic_tflite_as_closely_as_googles_own_files(
     engine, tflite_dir, style, content
 ):
-    batch = resize(content, 384, 384)[None]
+    batch = resize(content, (384, 384))[None]
     vector = engine.style_vector(style)
     dynamic = tflite_render(tflite_dir / "style_transfer_quantized_dynamic.tflite", batch, vector)
     google = tflite_render(tflite_dir / "style_transfer_quantized_384.tflite", batch, vector)
@@ -137,7 +137,7 @@ def test_render_at_other_sizes_matches_dynamic_tflite(
     engine, tflite_dir, style, content, height, width
 ):
     """Rendered at the requested size (not at 384 and rescaled); 150×203 is padded and cropped."""
-    image = resize(content, width, height)
+    image = resize(content, (height, width))
     vector = engine.style_vector(style)
     dynamic_file = tflite_dir / "style_transfer_quantized_dynamic.tflite"
     ours = fast.render_any_size(lambda batch: engine.render(batch, vector), image)
@@ -156,7 +156,7 @@ def test_size_agnostic_transformer_equals_the_fixed_file_at_384(engine, style, c
         str(fast.lite_model_dir() / "arbitrary_transform.onnx"),
         providers=["CPUExecutionProvider"],
     )
-    batch = resize(content, 384, 384)[None]
+    batch = resize(content, (384, 384))[None]
     vector = engine.style_vector(style)
     image_input, vector_input = (i.name for i in fixed.get_inputs())
     expected = fixed.run(None, {image_input: batch, vector_input: vector})[0][0]

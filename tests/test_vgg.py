@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from nst import vgg
-from nst.errors import InputError
+from nst.errors import InputError, Unavailable
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +28,9 @@ def test_corrupted_explicit_weights_are_refused(
     truncated.write_bytes(weights.read_bytes()[: 1 << 20])
     if how == "env":
         monkeypatch.setenv(vgg.WEIGHTS_ENV_VAR, str(truncated))
-    with pytest.raises(InputError, match="corrupt") as error:
+    with pytest.raises(Unavailable, match="corrupt") as error:
         vgg.resolve_weights(truncated if how == "argument" else None)
-    assert str(truncated) in str(error.value)
+    assert str(truncated) in error.value.detail and str(truncated) not in str(error.value)
 
 
 def test_error_names_every_place_looked(
@@ -47,12 +47,14 @@ def test_error_names_every_place_looked(
         raise OSError("network unreachable")
 
     monkeypatch.setattr(vgg, "_keras_download", offline)
-    with pytest.raises(InputError) as error:
+    with pytest.raises(Unavailable) as error:
         vgg.resolve_weights()
-    message = str(error.value)
+    detail = error.value.detail  # for the log and the CLI
     for place in ("NST_VGG19_WEIGHTS", str(tmp_path / "keras"), str(corrupt), "Keras download"):
-        assert place in message
-    assert "\n" not in message
+        assert place in detail
+    message = str(error.value)  # for the page: one line, no server paths
+    assert "could not be downloaded" in message and "fast path still works" in message
+    assert "\n" not in message + detail and str(tmp_path) not in message
 
 
 def test_extractor_matches_keras_vgg19_with_its_preprocessing(weights: Path) -> None:
