@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test space-check lint format bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The app as a Hugging Face Space builds and runs it (fresh venv, requirements.txt only), used
+# in a browser; the dev venv only drives the browser (Playwright). See scripts/space_check.sh.
+space-check: $(STAMP)
+	DEV_PY=$(PY) scripts/space_check.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
