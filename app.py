@@ -24,10 +24,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app sends noth
 import gradio as gr
 import pandas as pd
 
-from nst import fast, pipeline, report, visualize
+from nst import device, fast, pipeline, report, visualize
 from nst.errors import InputError, plain_message
 from nst.images import to_uint8
 from nst.options import (
+    DEVICE_DEFAULTS,
     INITS,
     PAGE_SIZE_LIMITS,
     PAGE_TIME_BUDGET_LIMITS,
@@ -138,12 +139,12 @@ def measure_fast(content, style, second_style, second_style_share, fast_image, n
     return numbers.replace(MEASURING, losses)
 
 
-def fast_with_losses(content, style, second_style, second_style_share, strength, size,
-                     preserve_color):  # fmt: skip
-    """Both steps at once, for the examples, whose results Gradio caches."""
+def run_example(content, style, second_style, second_style_share, strength, size,
+                preserve_color):  # fmt: skip
+    """An example clicked: its fast result with losses, in place of all earlier results."""
     inputs = (content, style, second_style, second_style_share)
     image, numbers = run_fast(*inputs, strength, size, preserve_color)
-    return image, measure_fast(*inputs, image, numbers)
+    return image, measure_fast(*inputs, image, numbers), *clear_results()[2:]
 
 
 def run_optimize(
@@ -211,9 +212,10 @@ def slider_pair(fast_image, optimized_image):
     return (fast_image, optimized_image)
 
 
-def clear_results(request: gr.Request):
+def clear_results(request: gr.Request | None = None):
     """Inputs changed: results of the old inputs no longer belong on the page."""
-    stop_optimize(request)
+    if request is not None:
+        stop_optimize(request)
     return None, "", None, "", None, None
 
 
@@ -234,19 +236,25 @@ def inside_vgg(content, style, layer):
     )
 
 
-def examples() -> list[list]:
-    """Example rows (all shared inputs) from assets/ that exist in this checkout."""
-    pairs = [
-        ("content_chelsea.jpg", "style_swirls.jpg"),
-        ("content_astronaut.jpg", "style_shapes.jpg"),
-        ("content_coffee.jpg", "style_hubble.jpg"),
-        ("content_rocket.jpg", "style_gravel.jpg"),
-    ]
-    return [
-        [str(ASSETS / c), str(ASSETS / s), None, 0.5, 1.0, 512, False]
-        for c, s in pairs
-        if (ASSETS / c).is_file() and (ASSETS / s).is_file()
-    ]
+# Famous paintings with the photos they suit in both paths (judged on `python -m nst compare` at
+# 384 px, 40 s): (content, style, label).
+EXAMPLES = [
+    ("content_chelsea.jpg", "style_starry_night.jpg", "Van Gogh, The Starry Night"),
+    ("content_rocket.jpg", "style_the_scream.jpg", "Munch, The Scream"),
+    ("content_coffee.jpg", "style_udnie.jpg", "Picabia, Udnie"),
+    ("content_astronaut.jpg", "style_camille_mauclair.jpg", "Vallotton, Camille Mauclair"),
+    ("content_chelsea.jpg", "style_great_wave.jpg", "Hokusai, The Great Wave"),
+]
+
+
+def examples() -> tuple[list[list], list[str]]:
+    """Example rows (all shared inputs) and their labels, for the files in this checkout."""
+    rows, labels = [], []
+    for content, style, label in EXAMPLES:
+        if (ASSETS / content).is_file() and (ASSETS / style).is_file():
+            rows.append([str(ASSETS / content), str(ASSETS / style), None, 0.5, 1.0, 512, False])
+            labels.append(label)
+    return rows, labels
 
 
 # --- Layout: what the page shows, and where --------------------------------------------------
@@ -287,52 +295,81 @@ class Page:
                 self.strength, self.size, self.preserve_color]  # fmt: skip
 
 
-def _upload(label: str, elem_id: str) -> Upload:
-    return Upload(label=label, type="filepath", image_mode=None, elem_id=elem_id)
+def _upload(label: str, elem_id: str, height: int = 220) -> Upload:
+    return Upload(label=label, type="filepath", image_mode=None, elem_id=elem_id, height=height)
 
 
 def _result(label: str, elem_id: str) -> tuple[gr.Image, gr.Markdown]:
-    image = gr.Image(label=label, format="png", interactive=False, elem_id=f"{elem_id}-image")
+    image = gr.Image(label=label, format="png", interactive=False, elem_id=f"{elem_id}-image",
+                     height=340)  # fmt: skip
     return image, gr.Markdown(elem_id=f"{elem_id}-numbers")
 
 
-def layout() -> Page:
-    """Place the components (inside a `gr.Blocks`)."""
+def _header(where: device.Device) -> None:
     gr.Markdown(
         "# Neural style transfer: fast vs optimized\n"
         "Drop in a photo and a painting. **Fast** renders it in about a second with Magenta's "
         "feed-forward network; **Optimize** spends up to a minute or two optimizing the image "
-        "itself against VGG19's Gram matrices (Gatys et al.). Under each result: time and the "
-        "same Gatys losses (lower style loss = closer to the painting's textures, lower content "
-        "loss = more of the photo kept)."
+        "itself against VGG19's Gram matrices (Gatys et al.). Under each result: where and how "
+        "fast it was made, and the same Gatys losses (lower style loss = closer to the "
+        "painting's textures, lower content loss = more of the photo kept). "
+        f"Optimize runs on this server's {where.label}."
     )
+    if warning := device.gpu_warning(where, device.nvidia_driver_present()):
+        gr.Markdown(f"{FAILED} {warning}", elem_id="device-warning")
+
+
+def layout() -> Page:
+    """Place the components (inside a `gr.Blocks`): inputs on the left, results on the right,
+    so that a result shows without scrolling in a 1440×900 window."""
+    where = device.current()
+    _header(where)
     with gr.Row():
-        content = _upload("Content photo", "content")
-        style = _upload("Style image", "style")
-        second_style = _upload("Second style (optional, mixed in)", "second-style")
-    with gr.Row():
-        size = gr.Slider(*PAGE_SIZE_LIMITS, value=512, step=32, label="Output long side (px)")
-        strength = gr.Slider(0, 1, value=1, step=0.05, label="Style strength (fast)")
-        share = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second style")
-        preserve_color = gr.Checkbox(label="Keep the photo's colours")
-    with gr.Accordion("Optimization settings", open=False), gr.Row():
-        init = gr.Radio([(INIT_LABELS[v], v) for v in INITS], value="fast", label="Start from")
-        budget = gr.Slider(*PAGE_TIME_BUDGET_LIMITS, value=60, step=5, label="Time budget (s)")
-        emphasis = gr.Radio(list(STYLE_EMPHASIS), value="balanced", label="Style emphasis")
-    with gr.Row():
-        buttons = [gr.Button(name, variant="primary", elem_id=name.lower())
-                   for name in ("Fast", "Optimize")]  # fmt: skip
-        stop_button = gr.Button("Stop", variant="stop", elem_id="stop")
-    with gr.Tab("Compare"):
-        slider = gr.ImageSlider(label="Fast ◀ ▶ Optimized", type="numpy", format="png",
-                                interactive=False, elem_id="slider")  # fmt: skip
-        with gr.Row():
-            with gr.Column():
-                fast_image, fast_numbers = _result("Fast", "fast")
-            with gr.Column():
-                optimized_image, optimized_numbers = _result("Optimized", "optimized")
-        curve = gr.LinePlot(x="step", y="loss", color="series", label="Optimizer loss",
-                            y_title="loss (optimizer's objective)")  # fmt: skip
+        with gr.Column(scale=2):
+            with gr.Row():
+                content = _upload("Content photo", "content")
+                style = _upload("Style image", "style")
+            with gr.Row():
+                size = gr.Slider(*PAGE_SIZE_LIMITS, value=DEVICE_DEFAULTS[where.kind].size,
+                                 step=32, label="Output long side (px)")  # fmt: skip
+                strength = gr.Slider(0, 1, value=1, step=0.05, label="Style strength (fast)")
+            preserve_color = gr.Checkbox(label="Keep the photo's colours")
+            with gr.Accordion("Mix in a second style", open=False):
+                second_style = _upload("Second style (optional)", "second-style", height=160)
+                share = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second style")
+            with gr.Accordion("Optimization settings", open=False):
+                init = gr.Radio([(INIT_LABELS[v], v) for v in INITS], value="fast",
+                                label="Start from")  # fmt: skip
+                budget = gr.Slider(*PAGE_TIME_BUDGET_LIMITS, value=60, step=5,
+                                   label="Time budget (s)")  # fmt: skip
+                emphasis = gr.Radio(list(STYLE_EMPHASIS), value="balanced", label="Style emphasis")
+            with gr.Row():
+                fast_button = gr.Button("Fast", variant="primary", elem_id="fast")
+                optimize_button = gr.Button("Optimize", variant="primary", elem_id="optimize")
+                stop_button = gr.Button("Stop", variant="stop", elem_id="stop")
+        with gr.Column(scale=3):
+            with gr.Tab("Compare"):
+                with gr.Row():
+                    with gr.Column():
+                        fast_image, fast_numbers = _result("Fast", "fast")
+                    with gr.Column():
+                        optimized_image, optimized_numbers = _result("Optimized", "optimized")
+                slider = gr.ImageSlider(label="Fast ◀ ▶ Optimized", type="numpy", format="png",
+                                        interactive=False, elem_id="slider")  # fmt: skip
+                curve = gr.LinePlot(x="step", y="loss", color="series", label="Optimizer loss",
+                                    y_title="loss (optimizer's objective)")  # fmt: skip
+            inside_vgg_tab = _inside_vgg()
+    return Page(content=content, style=style, second_style=second_style,
+                second_style_share=share, strength=strength, size=size,
+                preserve_color=preserve_color, init=init, time_budget=budget, emphasis=emphasis,
+                fast_button=fast_button, optimize_button=optimize_button,
+                stop_button=stop_button, slider=slider, fast_image=fast_image,
+                fast_numbers=fast_numbers, optimized_image=optimized_image,
+                optimized_numbers=optimized_numbers, curve=curve, **inside_vgg_tab)  # fmt: skip
+
+
+def _inside_vgg() -> dict:
+    """The Inside VGG19 tab's components."""
     with gr.Tab("Inside VGG19"):
         gr.Markdown(
             "What the optimizer matches. Early layers respond to colour and fine texture, deep "
@@ -347,10 +384,8 @@ def layout() -> Page:
                 "Content: strongest feature maps", "Style: strongest feature maps",
                 "Style Gram matrix (first 64 channels)"))  # fmt: skip
         layer_note = gr.Markdown(elem_id="layer-note")
-    return Page(content, style, second_style, share, strength, size, preserve_color, init, budget,
-                emphasis, *buttons, stop_button, slider, fast_image, fast_numbers,
-                optimized_image, optimized_numbers, curve, layer, show_layer, views,
-                layer_note)  # fmt: skip
+    return {"layer": layer, "show_layer": show_layer, "layer_views": views,
+            "layer_note": layer_note}  # fmt: skip
 
 
 # --- Wiring: which event calls which handler --------------------------------------------------
@@ -361,7 +396,7 @@ def wire(page: Page) -> None:
     fast_outputs = [page.fast_image, page.fast_numbers]
     results = [*fast_outputs, page.optimized_image, page.optimized_numbers, page.slider, page.curve]
     for component in page.shared:
-        component.input(clear_results, None, results, queue=False)
+        component.input(clear_results, None, results, queue=False, api_visibility="private")
 
     measure_inputs = [*page.shared[:4], page.fast_image, page.fast_numbers]
     measure = {"fn": measure_fast, "inputs": measure_inputs, "outputs": page.fast_numbers,
@@ -375,11 +410,11 @@ def wire(page: Page) -> None:
         [*page.shared, page.init, page.time_budget, page.emphasis, page.fast_image],
         [*fast_outputs, page.optimized_image, page.optimized_numbers, page.curve],
         api_name="optimize", concurrency_limit=1, concurrency_id="optimize",
-    ).then(**measure, api_name=False)  # fmt: skip
-    page.stop_button.click(stop_optimize, None, None, queue=False, api_name=False)
+    ).then(**measure, api_visibility="private")  # fmt: skip
+    page.stop_button.click(stop_optimize, None, None, queue=False, api_visibility="private")
     for image in (page.fast_image, page.optimized_image):
         image.change(slider_pair, [page.fast_image, page.optimized_image], page.slider,
-                     queue=False, api_name=False)  # fmt: skip
+                     queue=False, api_visibility="private")  # fmt: skip
     page.show_layer.click(
         inside_vgg,
         [page.content, page.style, page.layer],
@@ -387,9 +422,13 @@ def wire(page: Page) -> None:
         api_name="inside_vgg",
         concurrency_id="fast",
     )
-    if rows := examples():
-        gr.Examples(rows, page.shared, fast_outputs, fn=fast_with_losses, cache_examples=True,
-                    cache_mode="lazy", label="Examples: click one")  # fmt: skip
+    rows, labels = examples()
+    if rows:
+        # Run on click, not cached: a cached failure (say, a download that failed once) would
+        # be served for good.
+        gr.Examples(rows, page.shared, results, fn=run_example, cache_examples=False,
+                    run_on_click=True, example_labels=labels, api_visibility="private",
+                    label="Famous paintings: click one")  # fmt: skip
 
 
 def build_demo() -> gr.Blocks:
@@ -402,10 +441,22 @@ def build_demo() -> gr.Blocks:
 
 demo = build_demo()
 
-if __name__ == "__main__":
+
+def main() -> None:
+    """Serve the app: say where Optimize runs, warm the fast engine up, then listen."""
+    logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log.setLevel(logging.INFO)
+    where = device.current()
+    log.info("Optimize runs on %s", where.label)
+    if warning := device.gpu_warning(where, device.nvidia_driver_present()):
+        log.warning(warning)
     # Load the fast engine (hub when reachable, else lite) before the first request needs it.
     threading.Thread(target=fast.get_engine, name="warm-up", daemon=True).start()
     demo.queue(max_size=16, default_concurrency_limit=1).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
     )
+
+
+if __name__ == "__main__":
+    main()

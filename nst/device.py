@@ -80,6 +80,17 @@ def choose_device(gpus: Sequence[tuple[str, str]] | None = None) -> Device:
         gpus = _visible_gpus()
     if gpus:
         return Device("GPU", gpus[0][1], cpu_threads())
+    return cpu()
+
+
+@functools.cache
+def current() -> Device:
+    """The device of this process, found once (TensorFlow's devices do not change)."""
+    return choose_device()
+
+
+def cpu() -> Device:
+    """This machine's CPU, where onnxruntime runs the lite network."""
     return Device("CPU", _cpu_name(), cpu_threads())
 
 

@@ -21,11 +21,11 @@ import scipy.optimize
 import tensorflow as tf
 from threadpoolctl import threadpool_limits
 
-from nst import lbfgs
+from nst import device, lbfgs
 from nst.errors import InputError
 from nst.images import resize
 from nst.losses import LossPreset, StyleLoss, preset_for
-from nst.options import DEFAULT_STEPS, MIN_SIDE, OptimizeOptions
+from nst.options import DEVICE_DEFAULTS, MIN_SIDE, OptimizeOptions
 
 UNLIMITED = 10**9  # steps when only the time budget ends the run
 DEFAULTS = OptimizeOptions()
@@ -192,14 +192,15 @@ def optimize(
 
     Styles should already be at the content's long side; at coarser scales everything is resized
     by the same factor. ``options.steps`` counts loss evaluations, split evenly over the scales;
-    by default `DEFAULT_STEPS`, or, given only a time budget, as many as the budget allows.
+    by default the device's (`DEVICE_DEFAULTS`), or, given a time budget, as many as it allows.
     ``init_image`` is the start for ``init="fast"`` (the fast path's result). The run ends after
     the steps, the time budget, or when ``stop`` is set (checked after every evaluation); the
     last `Progress` has ``done`` and the best image in ``preview``.
     """
     steps = options.steps
     if steps is None:
-        steps = UNLIMITED if options.time_budget is not None else DEFAULT_STEPS
+        by_device = DEVICE_DEFAULTS[device.current().kind].steps
+        steps = UNLIMITED if options.time_budget is not None else by_device
     scales = options.scales
     plan = Plan(
         content=content,

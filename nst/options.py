@@ -37,11 +37,26 @@ PRESETS = ("default", "tutorial")  # the loss presets of `nst.losses`
 # Style emphasis multiplies the loss preset's style weight.
 STYLE_EMPHASIS = {"subtle": 0.3, "balanced": 1.0, "strong": 3.0}
 
-# The default run: this many L-BFGS evaluations at full size, about a minute at 512 px on 2 CPU
-# cores (benchmarks/slow.py). Coarse-to-fine is an option, not the default: upsampling a coarse
-# result loses most of its style statistics (the style loss jumps back near the content
-# image's), so the coarse evaluations were wasted in every schedule measured.
-DEFAULT_STEPS = 50
+
+@dataclass(frozen=True)
+class DeviceDefaults:
+    """What a good result costs on one kind of device: the page's output size, and the
+    optimizer's evaluations when no time budget ends the run first."""
+
+    size: int
+    steps: int
+
+
+# On 2 CPU cores: 50 L-BFGS evaluations at 512 px take about a minute (benchmarks/slow.py).
+# Coarse-to-fine is an option, not the default: upsampling a coarse result loses most of its
+# style statistics (the style loss jumps back near the content image's), so the coarse
+# evaluations were wasted in every schedule measured.
+# On a GPU, one evaluation at 1024 px took 14 ms on an H100 (../shared/notes/gpu-anchor.md, a
+# PyTorch re-statement of the objective), so a T4, some 8x slower, does 500 in about a minute:
+# a converged result at twice the size (our L-BFGS reached the tutorial's 1000-step loss in
+# 250-300 evaluations on the CPU).
+DEVICE_DEFAULTS = {"CPU": DeviceDefaults(size=512, steps=50),
+                   "GPU": DeviceDefaults(size=1024, steps=500)}  # fmt: skip
 # Moves in colour (zero mean over R, G, B) change VGG19's features far less than moves in
 # brightness, so the loss is flatter along them and L-BFGS's one-number initial Hessian steps too
 # timidly there. Evaluations to the tutorial recipe's 1000-step loss at 256 px, history 20, by
@@ -136,8 +151,8 @@ class OptimizeOptions:
     optimizer: str = _option("lbfgs", "the optimizer", choices=OPTIMIZERS)
     init: str = _option("content", "where the optimization starts", choices=INITS)
     steps: int | None = _option(
-        None, f"loss evaluations in all (default {DEFAULT_STEPS}, or what the time budget allows)",
-        type=int,
+        None, "loss evaluations in all (default: 50 on a CPU, 500 on a GPU, or what the time "
+        "budget allows)", type=int,
     )  # fmt: skip
     time_budget: float | None = _option(None, "stop after S seconds", type=float, metavar="S")
     preset: str = _option("default", "the loss definition (tutorial: TF's tutorial)",

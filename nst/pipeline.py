@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nst import fast
+from nst import device, fast
 from nst.color import preserve_color
 from nst.images import ImageSource, load_image, resize, resize_long_side, to_uint8
 from nst.options import COMPARE, FastOptions, OptimizeOptions, Settings, normalize_mix
@@ -64,7 +64,10 @@ class Job:
         """The fast path's image, unmeasured."""
         made = fast.stylize(self.content, self.styles, self.style_mix, self.fast_options)
         image = self._colours(made.image)
-        return Result(image, made.seconds, {"method": "fast", "engine": made.engine})
+        # onnxruntime runs the lite network on the CPU; the hub model runs where TensorFlow does.
+        where = device.cpu() if made.engine == "lite" else device.current()
+        made_by = {"method": "fast", "engine": made.engine, "device": where.label}
+        return Result(image, made.seconds, made_by)
 
     def optimize(
         self,
@@ -158,6 +161,7 @@ class Optimization:
             "init": options.init,
             "steps": progress.step,
             "stopped_by": progress.stopped_by,
+            "device": device.current().label,
         }
         image = job._colours(progress.preview)
         self.result = Result(image, time.perf_counter() - started, made_by)

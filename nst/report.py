@@ -19,7 +19,7 @@ LOSSES_DEFINITION = "nst.losses.score: TF tutorial definition, VGG19 at the imag
 
 
 def made_by(result: Result) -> str:
-    """One line: the method and its settings, the time and the size."""
+    """One line: the method and its settings, where it ran, the time and the size."""
     how = result.made_by
     height, width = result.image.shape[:2]
     if how["method"] == "fast":
@@ -29,7 +29,7 @@ def made_by(result: Result) -> str:
             f"Optimized · {how['optimizer']} from {how['init']}, {how['steps']} steps "
             f"(ended by {how['stopped_by']})"
         )
-    return f"{method} · {result.seconds:.1f} s · {width}×{height} px"
+    return f"{method} · {how['device']} · {result.seconds:.1f} s · {width}×{height} px"
 
 
 def losses_line(losses: dict[str, float], bold: str = "") -> str:

@@ -226,7 +226,7 @@ def feature_extractor(
         raise InputError(f"unknown VGG19 layer(s) {unknown}; choose from {list(CONV_LAYERS)}")
     deepest = max(CONV_LAYERS.index(name) for name in (*layers, LOSS_LAYERS[-1]))
     if formulation is None:
-        formulation = device.formulation(device.choose_device())
+        formulation = device.formulation(device.current())
     weights_path = _resolved(
         weights, os.environ.get(WEIGHTS_ENV_VAR), os.environ.get(FALLBACKS_ENV_VAR)
     )

@@ -25,15 +25,27 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def page(app_url: str):
+def browser():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(app_url)
-        page.wait_for_selector("#content input[type=file]", state="attached")
-        yield page
+        yield browser
         browser.close()
+
+
+def _open(browser, url: str, width: int = 1280, height: int = 1000):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url)
+    page.wait_for_selector("#content input[type=file]", state="attached")
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_url: str):
+    """One page that the tests below use in turn, as one person would."""
+    page = _open(browser, app_url)
+    yield page
+    page.close()
 
 
 def _set_number(page, label: str, value: int) -> None:
@@ -141,39 +153,58 @@ def test_stop_ends_the_optimization_and_keeps_its_best_image(
     [("no_weights_server", "⚠️ The VGG19 weights"), ("broken_optimizer_server", "style loss")],
 )
 def test_a_failure_shows_one_line_in_place_of_the_result_and_the_page_keeps_working(
-    request: pytest.FixtureRequest, server_name: str, fast_losses: str, photo: Path,
+    request: pytest.FixtureRequest, browser, server_name: str, fast_losses: str, photo: Path,
     painting: Path,
 ) -> None:  # fmt: skip
     server = request.getfixturevalue(server_name)
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(server.url)
-        page.wait_for_selector("#content input[type=file]", state="attached")
-        _small_problem(page, photo, painting, time_budget=60)
+    page = _open(browser, server.url)
+    _small_problem(page, photo, painting, time_budget=60)
 
-        page.click("#optimize")  # from the fast result, which it makes first
-        page.wait_for_function(
-            "document.querySelector('#optimized-numbers').innerText.includes('⚠️')",
-            timeout=60_000,
-        )
-        page.wait_for_function(
-            f"document.querySelector('#fast-numbers').innerText.includes('{fast_losses}')",
-            timeout=60_000,
-        )
-        page.screenshot(path=SCREENSHOTS / f"5-failure-{server_name}.png", full_page=True)
-        numbers = page.locator("#optimized-numbers").inner_text().strip()
-        assert len(numbers.splitlines()) == 1 and "Traceback" not in page.content()
-        assert page.locator("#optimized-image img").count() == 0
-        assert page.locator("#fast-image img").count() == 1
-        # No panel is left waiting or showing a wordless "Error" badge.
-        page.wait_for_timeout(1000)
-        assert page.locator(".progress-text, .eta-bar").count() == 0
-        assert page.get_by_text("Error", exact=True).count() == 0
+    page.click("#optimize")  # from the fast result, which it makes first
+    page.wait_for_function(
+        "document.querySelector('#optimized-numbers').innerText.includes('⚠️')",
+        timeout=60_000,
+    )
+    page.wait_for_function(
+        f"document.querySelector('#fast-numbers').innerText.includes('{fast_losses}')",
+        timeout=60_000,
+    )
+    page.screenshot(path=SCREENSHOTS / f"5-failure-{server_name}.png", full_page=True)
+    numbers = page.locator("#optimized-numbers").inner_text().strip()
+    assert len(numbers.splitlines()) == 1 and "Traceback" not in page.content()
+    assert page.locator("#optimized-image img").count() == 0
+    assert page.locator("#fast-image img").count() == 1
+    # No panel is left waiting or showing a wordless "Error" badge.
+    page.wait_for_timeout(1000)
+    assert page.locator(".progress-text, .eta-bar").count() == 0
+    assert page.get_by_text("Error", exact=True).count() == 0
 
-        _set_number(page, "Output long side (px)", 160)  # the page keeps working
-        page.click("#fast")
-        page.wait_for_function(
-            "document.querySelector('#fast-numbers').innerText.includes('160×')", timeout=60_000
-        )
-        browser.close()
+    _set_number(page, "Output long side (px)", 160)  # the page keeps working
+    page.click("#fast")
+    page.wait_for_function(
+        "document.querySelector('#fast-numbers').innerText.includes('160×')", timeout=60_000
+    )
+    page.close()
+
+
+def test_a_painting_example_gives_a_result_in_view_in_a_1440x900_window(
+    browser, app_url: str
+) -> None:
+    page = _open(browser, app_url, 1440, 900)
+    page.get_by_text("Van Gogh, The Starry Night").click()  # one click: inputs and result
+    page.wait_for_function(
+        "document.querySelector('#fast-numbers').innerText.includes('style loss')",
+        timeout=90_000,
+    )
+    page.evaluate("window.scrollTo(0, 0)")
+    _set_number(page, "Output long side (px)", 480)  # clears the example's result
+    page.click("#fast")
+    page.wait_for_function(
+        "document.querySelector('#fast-numbers').innerText.includes('480×')", timeout=90_000
+    )
+    page.wait_for_timeout(500)  # let the image finish drawing
+    page.screenshot(path=SCREENSHOTS / "6-example-1440x900.png")
+    box = page.locator("#fast-image img").bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900
+    assert page.evaluate("window.scrollY") == 0  # seen without scrolling
+    page.close()

@@ -83,8 +83,8 @@ def test_nvidia_driver_probes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_the_extractor_follows_the_device(weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert vgg.feature_extractor().formulation == device.formulation(device.choose_device())
-    monkeypatch.setattr(device, "choose_device", lambda: Device("GPU", "NVIDIA T4", 2))
+    assert vgg.feature_extractor().formulation == device.formulation(device.current())
+    monkeypatch.setattr(device, "current", lambda: Device("GPU", "NVIDIA T4", 2))
     on_gpu = vgg.feature_extractor()
     assert on_gpu.formulation == "direct"
     assert vgg.feature_extractor(formulation="transposed").formulation == "transposed"
