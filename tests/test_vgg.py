@@ -1,5 +1,7 @@
 """VGG19 weights resolution and the feature extractor, on the real weights file."""
 
+import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +110,24 @@ def test_every_conv_layer_is_available() -> None:
 def test_unknown_layer_is_an_input_error() -> None:
     with pytest.raises(InputError, match="block6_conv1"):
         vgg.feature_extractor(["block6_conv1"])
+
+
+def test_a_download_without_an_answer_gives_up_and_is_not_retried_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setattr(vgg, "KERAS_ORIGIN", f"http://127.0.0.1:{silent.getsockname()[1]}/w")
+        monkeypatch.setattr(vgg, "DOWNLOAD_TIMEOUT", 1)
+        monkeypatch.setattr(vgg, "_last_failure", None)
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+        started = time.monotonic()
+        with pytest.raises(OSError, match="timed out"):
+            vgg._keras_download()
+        assert time.monotonic() - started < 5
+        started = time.monotonic()
+        with pytest.raises(OSError, match="tried 0 s ago"):
+            vgg._keras_download()  # remembered: no second wait
+        assert time.monotonic() - started < 0.5
+    assert list(tmp_path.rglob("*")) == [tmp_path / "models"]  # no partial file left
