@@ -22,6 +22,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chat
 from nst.errors import plain_message
 from nst.options import COMPARE, FastOptions, OptimizeOptions, Settings
 
+MASK_HELP = (
+    "image whose white part takes the first style and black part the second style, or keeps "
+    "the photo with one style (grey mixes)"
+)
+
 
 def _add_fields(parser: argparse.ArgumentParser, defaults: Any) -> None:
     """One ``--option`` per field of the options dataclass ``defaults``, with its default."""
@@ -50,7 +55,9 @@ def _job(args: argparse.Namespace, optimize_defaults: OptimizeOptions = COMPARE)
     optimize_options = _build(OptimizeOptions, args) if "optimizer" in args else optimize_defaults
     from nst import pipeline
 
-    return pipeline.prepare(args.content, args.styles, settings, fast_options, optimize_options)
+    return pipeline.prepare(
+        args.content, args.styles, settings, fast_options, optimize_options, args.mask
+    )
 
 
 def _add_inputs(
@@ -59,6 +66,7 @@ def _add_inputs(
     parser.add_argument("content", help="content photo")
     parser.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
     parser.add_argument("-o", "--output", required=True, metavar=output_name, help=output_help)
+    parser.add_argument("--mask", metavar="FILE", help=MASK_HELP)
     _add_fields(parser, Settings())
 
 
@@ -114,13 +122,17 @@ def _compare(args: argparse.Namespace) -> None:
 
 
 def _score(args: argparse.Namespace) -> None:
-    from nst.images import load_image
+    from nst.images import load_image, load_mask, resize
 
     image = load_image(args.image, long_side=args.size)
-    content, styles = load_image(args.content), [load_image(args.style)]
-    from nst.losses import score
+    content, styles = load_image(args.content), tuple(load_image(s) for s in args.styles)
+    mask = None if args.mask is None else load_mask(args.mask, image.shape[:2])
+    from nst import losses, pipeline
 
-    print(json.dumps(score(image, content, styles), indent=1))
+    # `losses.score` brings the content and the styles to the image's size.
+    targets = pipeline.targets(resize(content, image.shape[:2]), styles, None, mask)
+    scores = losses.score(image, content, targets.styles, targets.style_mix, targets.regions)
+    print(json.dumps(scores, indent=1))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,9 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
         "score", help="the tutorial's style, content and TV losses of any image, as JSON"
     )
     score.add_argument("content", help="content photo")
-    score.add_argument("style", help="style image")
-    score.add_argument("image", help="image to score (content and style are resized to it)")
+    score.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s), mixed equally")
+    score.add_argument("image", help="image to score (content and styles are resized to it)")
     score.add_argument("--size", type=int, help="resize the image to this long side first")
+    score.add_argument("--mask", metavar="FILE", help=MASK_HELP + "; adds each region's loss")
     score.set_defaults(run=_score)
 
     compare = commands.add_parser(

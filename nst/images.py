@@ -195,6 +195,17 @@ def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.clip(np.stack(channels, axis=-1), 0.0, 1.0).astype(np.float32)
 
 
+def resize_map(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """`resize` for a one-channel (height, width) map, such as a mask."""
+    return resize(values[..., None], shape)[..., 0]
+
+
+def load_mask(source: ImageSource, shape: tuple[int, int]) -> np.ndarray:
+    """A mask as a (height, width) float32 map in [0, 1] at ``shape``: the image's brightness
+    (the mean of R, G and B: white 1, black 0), from any image a person can upload, resized."""
+    return resize_map(load_image(source).mean(axis=-1), shape)
+
+
 def resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
     """Resize a float image so its longer side is `long_side` pixels, aspect ratio kept."""
     height, width = image.shape[:2]

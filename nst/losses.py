@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from nst.errors import InputError
-from nst.images import resize, resize_long_side
+from nst.images import resize, resize_long_side, resize_map
 from nst.options import MIN_SIDE, STYLE_EMPHASIS, OptimizeOptions, normalize_mix
 from nst.vgg import FeatureExtractor, feature_extractor
 
@@ -115,11 +115,30 @@ def total_variation(images: tf.Tensor, per_pixel: bool) -> tf.Tensor:
     return tv
 
 
+@dataclass(frozen=True)
+class _Region:
+    """Where one style target applies: ``share`` of the image, and per style layer the Gram
+    matrix to match and the guide that restricts the image's Gram matrix to the region."""
+
+    share: float
+    targets: dict[str, tf.Tensor]
+    guides: dict[str, tf.Tensor | None]  # (1, h, w, 1) per layer; None: the whole image
+
+
 class StyleLoss:
     """The weighted loss of one (content, styles) problem at one image size, as a pure function.
 
     Targets are computed once here; `__call__` maps a batch-of-one image in [0, 1] to a dict of
     ``style``, ``content``, ``tv`` (each already weighted) and ``total`` (what is minimised).
+
+    Without ``regions``, several styles are mixed by ``style_mix``: the target is the mix of
+    their Gram matrices. With ``regions`` (one (H, W) map in [0, 1] per style, resized to the
+    content), each style applies where its map is (Gatys et al. 2017, spatial control): the map is
+    brought to each layer's resolution, the image's features are weighted by it, and their Gram
+    matrix, normalised by the region's own area, is matched to that style's (to its Gram matrix
+    over ``style_regions[i]``, resized to the style, when that map is given, else over all of it).
+    Each region's style loss counts by its share of the image, and ``style_by_region`` reports
+    them one by one.
     """
 
     def __init__(
@@ -129,6 +148,8 @@ class StyleLoss:
         preset: LossPreset = DEFAULT,
         style_mix: Sequence[float] | None = None,
         extractor: FeatureExtractor | None = None,
+        regions: Sequence[np.ndarray] | None = None,
+        style_regions: Sequence[np.ndarray | None] | None = None,
     ) -> None:
         style_mix = normalize_mix(style_mix, len(styles))
         for image in (content, *styles):
@@ -140,15 +161,46 @@ class StyleLoss:
         self.extractor = extractor or feature_extractor(preset.layers)
         content_features = self.extractor(tf.constant(content[None], tf.float32))
         self.content_targets = {name: content_features[name] for name in preset.content_layers}
-        # Several styles: the target is the mix of their Gram matrices.
-        self.style_targets = {name: 0.0 for name in preset.style_layers}
-        for weight, style in zip(style_mix, styles, strict=True):
-            features = self.extractor(tf.constant(style[None], tf.float32))
-            for name in preset.style_layers:
-                self.style_targets[name] += float(weight) * gram_matrix(features[name])
-        # Each layer's factor: its weight, over its target's mean square when normalized.
-        self.style_factors = self._factors(preset.style_layers, self.style_targets)
+        style_regions = style_regions or [None] * len(styles)
+        grams = [
+            self._grams(style, None if area is None else resize_map(area, style.shape[:2]))
+            for style, area in zip(styles, style_regions, strict=True)
+        ]
+        if regions is None:
+            mixed = {name: sum(float(w) * g[name] for w, g in zip(style_mix, grams, strict=True))
+                     for name in preset.style_layers}  # fmt: skip
+            self.regions = [_Region(1.0, mixed, dict.fromkeys(preset.style_layers))]
+        else:
+            if len(regions) != len(styles):
+                raise InputError(f"Give one region per style image ({len(styles)}).")
+            fitted = [resize_map(area, content.shape[:2]) for area in regions]
+            self.regions = [
+                _Region(float(np.mean(area)), gram, self._guides(area, content_features))
+                for area, gram in zip(fitted, grams, strict=True)
+                if np.any(area > 0)  # an empty region asks for nothing
+            ]
+        self.by_region = regions is not None
+        # Each term's factor: its layer's weight, over its target's mean square when normalized.
+        self.style_factors = [self._factors(preset.style_layers, r.targets) for r in self.regions]
         self.content_factors = self._factors(preset.content_layers, self.content_targets)
+
+    def _grams(self, style: np.ndarray, area: np.ndarray | None) -> dict[str, tf.Tensor]:
+        features = self.extractor(tf.constant(style[None], tf.float32))
+        guides = dict.fromkeys(self.preset.style_layers) if area is None else (
+            self._guides(area, features))  # fmt: skip
+        return {name: gram_matrix(_guided(features[name], guides[name]))
+                for name in self.preset.style_layers}  # fmt: skip
+
+    def _guides(self, area: np.ndarray, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """The region's map at each style layer's resolution (area-averaged, as the network
+        pools), scaled so that the guided Gram matrix averages over the region, not the image."""
+        guides = {}
+        for name in self.preset.style_layers:
+            height, width = features[name].shape[1:3]
+            guide = tf.image.resize(area[None, ..., None], (height, width), "area")
+            scale = tf.sqrt(height * width / tf.maximum(tf.reduce_sum(guide**2), 1e-8))
+            guides[name] = tf.cast(guide * scale, tf.float32)
+        return guides
 
     def _factors(self, weights: dict[str, float], targets: dict[str, tf.Tensor]) -> dict:
         if not self.preset.normalized:
@@ -159,16 +211,27 @@ class StyleLoss:
     def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
         preset = self.preset
         features = self.extractor(image)
-        style = preset.style_weight * tf.add_n([
-            self.style_factors[name] * gram_error(features[name], target)
-            for name, target in self.style_targets.items()
-        ])  # fmt: skip
+        per_region = [
+            preset.style_weight * tf.add_n([
+                factors[name] * gram_error(_guided(features[name], region.guides[name]), target)
+                for name, target in region.targets.items()
+            ])
+            for region, factors in zip(self.regions, self.style_factors, strict=True)
+        ]  # fmt: skip
+        style = tf.add_n([r.share * loss for r, loss in zip(self.regions, per_region, strict=True)])
         content = preset.content_weight * tf.add_n([
             self.content_factors[name] * tf.reduce_mean((features[name] - target) ** 2)
             for name, target in self.content_targets.items()
         ])  # fmt: skip
         tv = preset.tv_weight * tf.reduce_sum(total_variation(image, preset.normalized))
-        return {"style": style, "content": content, "tv": tv, "total": style + content + tv}
+        values = {"style": style, "content": content, "tv": tv, "total": style + content + tv}
+        if self.by_region:
+            values["style_by_region"] = tf.stack(per_region)
+        return values
+
+
+def _guided(features: tf.Tensor, guide: tf.Tensor | None) -> tf.Tensor:
+    return features if guide is None else features * guide
 
 
 def score(
@@ -176,23 +239,38 @@ def score(
     content: np.ndarray,
     styles: Sequence[np.ndarray],
     style_mix: Sequence[float] | None = None,
-) -> dict[str, float]:
+    regions: Sequence[np.ndarray] | None = None,
+    style_regions: Sequence[np.ndarray | None] | None = None,
+) -> dict[str, float | list[float]]:
     """Score ``image`` under the tutorial's definition: ``style_loss``, ``content_loss``,
     ``tv_loss`` (30 x total variation) and ``total`` (their sum, what the tutorial minimises).
+    With ``regions`` (see `StyleLoss`), also ``style_loss_by_region``: each region's style loss
+    as if it were the whole image; ``style_loss`` is their sum weighted by the regions' shares.
 
     Content is resized to the image's size and each style to the same long side, so an image
     from any program can be scored. The image is clipped to [0, 1] first.
     """
+    shape = image.shape[:2]
+    styles = [resize_long_side(style, max(shape)) for style in styles]
     loss = StyleLoss(
-        resize(content, image.shape[:2]),
-        [resize_long_side(style, max(image.shape[:2])) for style in styles],
+        resize(content, shape),
+        styles,
         TUTORIAL,
         style_mix,
+        regions=None if regions is None else [resize_map(area, shape) for area in regions],
+        style_regions=style_regions
+        and [
+            None if area is None else resize_map(area, style.shape[:2])
+            for area, style in zip(style_regions, styles, strict=True)
+        ],
     )
     values = loss(tf.constant(np.clip(image, 0.0, 1.0)[None], tf.float32))
-    return {
+    scores: dict[str, float | list[float]] = {
         "style_loss": float(values["style"]),
         "content_loss": float(values["content"]),
         "tv_loss": float(values["tv"]),
         "total": float(values["total"]),
     }
+    if "style_by_region" in values:
+        scores["style_loss_by_region"] = [float(v) for v in values["style_by_region"]]
+    return scores

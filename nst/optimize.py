@@ -53,6 +53,8 @@ class Plan:
     content: np.ndarray  # at the output size
     styles: tuple[np.ndarray, ...]  # at the output's long side
     style_mix: tuple[float, ...] | None
+    regions: tuple[np.ndarray, ...] | None  # one map per style at the output size (a mask)
+    style_regions: tuple[np.ndarray | None, ...] | None  # maps over the styles themselves
     preset: LossPreset
     optimizer: str
     start: np.ndarray  # the first image, at the output size
@@ -184,6 +186,8 @@ def optimize(
     style_mix: Sequence[float] | None = None,
     options: OptimizeOptions = DEFAULTS,
     *,
+    regions: Sequence[np.ndarray] | None = None,
+    style_regions: Sequence[np.ndarray | None] | None = None,
     init_image: np.ndarray | None = None,
     stop: threading.Event | None = None,
     preview_every: int = 10,
@@ -191,8 +195,11 @@ def optimize(
     """Optimise an image for ``content`` (already at the output size) and ``styles``.
 
     Styles should already be at the content's long side; at coarser scales everything is resized
-    by the same factor. ``options.steps`` counts loss evaluations, split evenly over the scales;
-    by default the device's (`DEVICE_DEFAULTS`), or, given a time budget, as many as it allows.
+    by the same factor. ``regions`` (one (H, W) map per style) puts each style in its own
+    region, and ``style_regions`` takes a style's statistics over a map of it (see
+    `StyleLoss`). ``options.steps`` counts loss evaluations, split evenly over the
+    scales; by default the device's (`DEVICE_DEFAULTS`), or, given a time budget, as many as it
+    allows.
     ``init_image`` is the start for ``init="fast"`` (the fast path's result). The run ends after
     the steps, the time budget, or when ``stop`` is set (checked after every evaluation); the
     last `Progress` has ``done`` and the best image in ``preview``.
@@ -206,6 +213,8 @@ def optimize(
         content=content,
         styles=tuple(styles),
         style_mix=None if style_mix is None else tuple(style_mix),
+        regions=None if regions is None else tuple(regions),
+        style_regions=None if style_regions is None else tuple(style_regions),
         preset=preset_for(options),
         optimizer=options.optimizer,
         start=initial_image(content, options.init, init_image, options.seed),
@@ -266,7 +275,9 @@ class _Run:
                 factor = h / height
                 styles = [resize(style, _scaled(style.shape[:2], factor)) for style in plan.styles]
                 content = resize(plan.content, (h, w))
-                loss = StyleLoss(content, styles, plan.preset, plan.style_mix)
+                # StyleLoss brings the region maps to this scale's sizes.
+                loss = StyleLoss(content, styles, plan.preset, plan.style_mix, None, plan.regions,
+                                 plan.style_regions)  # fmt: skip
                 # A new size: losses from the previous one don't compare, so the best restarts.
                 self.best, self.best_losses = None, {"total": np.inf}
                 self.scale_size, self.scale_end = (h, w), self.step + max_steps
@@ -293,7 +304,8 @@ class _Run:
 
     def report(self, values: dict[str, tf.Tensor], evaluated: tf.Tensor) -> None:
         """Called after every evaluation; raises _Stop when the run or this scale should end."""
-        losses = {name: float(value) for name, value in values.items()}
+        # The scalar losses; with regions, `style_by_region` stays for the final measurement.
+        losses = {name: float(value) for name, value in values.items() if value.shape.rank == 0}
         self.step += 1
         if losses["total"] < self.best_losses["total"]:
             self.best, self.best_losses = evaluated, losses

@@ -20,7 +20,8 @@ import numpy as np
 
 from nst import device, fast
 from nst.color import preserve_color
-from nst.images import ImageSource, load_image, resize, resize_long_side, to_uint8
+from nst.errors import InputError
+from nst.images import ImageSource, load_image, load_mask, resize, resize_long_side, to_uint8
 from nst.options import COMPARE, FastOptions, OptimizeOptions, Settings, normalize_mix
 
 # The slow path's modules import TensorFlow, which takes seconds: they are imported where the
@@ -45,6 +46,36 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Targets:
+    """What the optimizer and the scorer match the image with: the styles at the output's long
+    side, mixed by ``style_mix``, or, with a mask, each in its ``regions`` map (each style's
+    Gram matrices taken over its ``style_regions`` map, where one is given)."""
+
+    styles: tuple[np.ndarray, ...]
+    style_mix: tuple[float, ...] | None
+    regions: tuple[np.ndarray, ...] | None = None
+    style_regions: tuple[np.ndarray | None, ...] | None = None
+
+
+def targets(
+    content: np.ndarray,
+    styles: tuple[np.ndarray, ...],
+    style_mix: tuple[float, ...] | None,
+    mask: np.ndarray | None,
+) -> Targets:
+    """The targets of ``styles`` (at the output's long side) for an image the size of
+    ``content``: mixed, or with a ``mask`` at that size, white for the first style and black
+    for the second. With one style, black keeps the photo's own style there: the photo's Gram
+    matrices over the black region itself."""
+    if mask is None:
+        return Targets(styles, style_mix)
+    regions = (mask, 1.0 - mask)
+    if len(styles) == 2:
+        return Targets(styles, None, regions)
+    return Targets((*styles, content), None, regions, (None, regions[1]))
+
+
+@dataclass(frozen=True)
 class Job:
     """Validated inputs of one request, decoded once. Build it with `prepare`."""
 
@@ -54,20 +85,35 @@ class Job:
     settings: Settings
     fast_options: FastOptions
     optimize_options: OptimizeOptions
+    # (H, W) in [0, 1] at the output size: white takes the first style, black the second (with
+    # one style, black keeps the photo); grey mixes them.
+    mask: np.ndarray | None = None
 
     @cached_property
     def styles_at_size(self) -> tuple[np.ndarray, ...]:
         """The styles at the output's long side: what VGG19 compares the image with."""
         return tuple(resize_long_side(style, max(self.content.shape[:2])) for style in self.styles)
 
+    @cached_property
+    def targets(self) -> Targets:
+        return targets(self.content, self.styles_at_size, self.style_mix, self.mask)
+
     def fast(self) -> Result:
-        """The fast path's image, unmeasured."""
-        made = fast.stylize(self.content, self.styles, self.style_mix, self.fast_options)
-        image = self._colours(made.image)
+        """The fast path's image, unmeasured. With a mask, each style is rendered over the whole
+        photo and the renderings are composited through the mask, feathered over a few pixels."""
+        if self.mask is None:
+            made = [fast.stylize(self.content, self.styles, self.style_mix, self.fast_options)]
+            image = made[0].image
+        else:
+            made = [fast.stylize(self.content, [s], (1.0,), self.fast_options) for s in self.styles]
+            white = _feather(self.mask)[..., None]
+            black = made[1].image if len(made) == 2 else self.content
+            image = white * made[0].image + (1.0 - white) * black
+        engine = made[0].engine
         # onnxruntime runs the lite network on the CPU; the hub model runs where TensorFlow does.
-        where = device.cpu() if made.engine == "lite" else device.current()
-        made_by = {"method": "fast", "engine": made.engine, "device": where.label}
-        return Result(image, made.seconds, made_by)
+        where = device.cpu() if engine == "lite" else device.current()
+        made_by = {"method": "fast", "engine": engine, "device": where.label}
+        return Result(self._colours(image), sum(m.seconds for m in made), made_by)
 
     def optimize(
         self,
@@ -86,13 +132,23 @@ class Job:
         return result
 
     def score(self, image: np.ndarray) -> dict[str, float]:
-        """The tutorial's losses of any image at the output size (`losses.score`)."""
+        """The tutorial's losses of any image at the output size (`losses.score`), per region
+        too when there is a mask."""
         from nst import losses
 
-        return losses.score(image, self.content, self.styles_at_size, self.style_mix)
+        targets = self.targets
+        return losses.score(image, self.content, targets.styles, targets.style_mix, targets.regions)
 
     def _colours(self, image: np.ndarray) -> np.ndarray:
         return preserve_color(image, self.content) if self.settings.preserve_color else image
+
+
+def _feather(mask: np.ndarray) -> np.ndarray:
+    """The mask blurred over about 0.4% of the image's long side (2 px at 512 px), so that the
+    fast path's two renderings meet without a visible seam."""
+    from scipy.ndimage import gaussian_filter
+
+    return gaussian_filter(mask, sigma=max(1.0, 0.004 * max(mask.shape)))
 
 
 DEFAULT_SETTINGS = Settings()
@@ -104,12 +160,28 @@ def prepare(
     settings: Settings = DEFAULT_SETTINGS,
     fast_options: FastOptions = fast.DEFAULTS,
     optimize_options: OptimizeOptions = COMPARE,
+    mask: ImageSource | None = None,
 ) -> Job:
-    """Decode and check everything a request gives; raises `InputError` with one line if bad."""
+    """Decode and check everything a request gives; raises `InputError` with one line if bad.
+
+    ``mask`` is any image (or an (H, W) array in [0, 1]): it is resized to the output and its
+    brightness read as the share of the first style.
+    """
     style_mix = normalize_mix(settings.style_mix, len(styles))
     content_image = resize_long_side(load_image(content), settings.size)
     style_images = tuple(load_image(style) for style in styles)
-    return Job(content_image, style_images, style_mix, settings, fast_options, optimize_options)
+    mask_map = None
+    if mask is not None:
+        if len(styles) > 2:
+            raise InputError("A mask splits the photo in two: give one or two style images.")
+        mask_map = load_mask(mask, content_image.shape[:2])
+        if len(styles) == 1 and mask_map.max() < 0.5 / 255:
+            raise InputError(
+                "The mask is all black, so no part of the photo would take the style: paint "
+                "(in white) where the style should go."
+            )
+    return Job(content_image, style_images, style_mix, settings, fast_options, optimize_options,
+               mask_map)  # fmt: skip
 
 
 class Optimization:
@@ -142,11 +214,14 @@ class Optimization:
             self.fast_loss = self._objective(self.fast_image)
         started = time.perf_counter()
         progress = None
+        targets = job.targets
         for progress in optimize(
             job.content,
-            job.styles_at_size,
-            job.style_mix,
+            targets.styles,
+            targets.style_mix,
             options,
+            regions=targets.regions,
+            style_regions=targets.style_regions,
             init_image=self.fast_image,
             stop=self.stop,
             preview_every=self.preview_every,
@@ -172,8 +247,9 @@ class Optimization:
         from nst import losses
 
         job = self.job
-        preset = losses.preset_for(job.optimize_options)
-        loss = losses.StyleLoss(job.content, job.styles_at_size, preset, job.style_mix)
+        preset, targets = losses.preset_for(job.optimize_options), job.targets
+        loss = losses.StyleLoss(job.content, targets.styles, preset, targets.style_mix,
+                                targets.regions, targets.style_regions)  # fmt: skip
         image = resize(np.asarray(image, np.float32), job.content.shape[:2])
         return float(loss(tf.constant(image[None]))["total"])
 

@@ -6,7 +6,7 @@ The page, the CLI and `compare` describe a result with the same words and number
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,22 +46,25 @@ def caption(result: Result, bold: str = "") -> str:
 def side_by_side(panels: Sequence[tuple[str, np.ndarray]], gap: int = 12) -> np.ndarray:
     """Images scaled to a common height next to each other, each with its label above it.
 
-    The label font shrinks until every label fits above its own image. Pillow's default font
-    has no "×", so sizes are written with "x" there.
+    The label font shrinks until every label fits above its own image, down to 8 px; below
+    that, lines break at their " · " separators. Pillow's default font has no "×", so sizes are
+    written with "x" there.
     """
-    panels = [(label.replace("×", "x"), image) for label, image in panels]
     height = max(image.shape[0] for _, image in panels)
     widths = [round(image.shape[1] * height / image.shape[0]) for _, image in panels]
     draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+
+    def fits(label: str, width: int) -> bool:
+        return draw.multiline_textbbox((0, 0), label, font=font)[2] <= width
+
     size = max(10, height // 24)
-    while size > 8:
+    while True:
         font = ImageFont.load_default(size=size)
-        if all(
-            draw.multiline_textbbox((0, 0), label, font=font)[2] <= width
-            for (label, _), width in zip(panels, widths, strict=True)
-        ):
+        if size == 8 or all(fits(label, w) for (label, _), w in zip(panels, widths, strict=True)):
             break
         size -= 1
+    panels = [(_wrap(label.replace("×", "x"), width, fits), image)
+              for (label, image), width in zip(panels, widths, strict=True)]  # fmt: skip
     lines = max(label.count("\n") + 1 for label, _ in panels)
     label_height = round(size * 1.3 * lines) + gap
     canvas = Image.new(
@@ -75,6 +78,21 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray]], gap: int = 12) -> np.
         draw.multiline_text((left, gap // 2), label, fill="black", font=font)
         left += width + gap
     return np.asarray(canvas, dtype=np.float32) / 255.0
+
+
+def _wrap(label: str, width: int, fits: Callable[[str, int], bool]) -> str:
+    """``label`` with each line broken at " · " where it would be wider than ``width``."""
+    wrapped = []
+    for line in label.split("\n"):
+        current = ""
+        for part in line.split(" · "):
+            joined = f"{current} · {part}" if current else part
+            if current and not fits(joined, width):
+                wrapped.append(current)
+                joined = part
+            current = joined
+        wrapped.append(current)
+    return "\n".join(wrapped)
 
 
 def write(out_dir: str | Path, job: Job, fast_result: Result, optimized: Result) -> Path:
