@@ -22,11 +22,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app sends nothing anywhere
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 
 from nst import device, fast, pipeline, report, visualize
 from nst.errors import InputError, plain_message
-from nst.images import to_uint8
+from nst.images import load_image, to_uint8
 from nst.options import (
     DEVICE_DEFAULTS,
     INITS,
@@ -76,7 +77,8 @@ class Upload(gr.Image):
 
 
 def _job(content, style, second_style, second_style_share, strength=1.0, size=512,
-         preserve_color=False, init="content", time_budget=None, emphasis="balanced"):  # fmt: skip
+         preserve_color=False, mask=None, mask_file=None, init="content", time_budget=None,
+         emphasis="balanced"):  # fmt: skip
     """The page's values as a validated job (raises `InputError` for bad input)."""
     if not content or not style:
         raise InputError("Upload a content photo and a style image first.")
@@ -91,7 +93,20 @@ def _job(content, style, second_style, second_style_share, strength=1.0, size=51
         Settings(size=int(size), style_mix=mix, preserve_color=preserve_color),
         FastOptions(strength=strength),
         OptimizeOptions(init=init, time_budget=time_budget, emphasis=emphasis),
+        mask=_mask(mask, mask_file),
     )
+
+
+def _mask(painted: dict | None, uploaded: str | None) -> np.ndarray | str | None:
+    """The mask a person gave: an uploaded file, else what they painted over the photo (the
+    strokes' opacity, whatever their colour), else none."""
+    if uploaded:
+        return uploaded
+    strokes = [layer[..., 3] for layer in (painted or {}).get("layers") or []
+               if layer is not None and layer.ndim == 3 and layer.shape[2] == 4]  # fmt: skip
+    if not strokes or max(int(stroke.max()) for stroke in strokes) == 0:
+        return None
+    return np.max(strokes, axis=0).astype(np.float32) / 255.0
 
 
 def _failure(error: Exception) -> str:
@@ -114,23 +129,26 @@ def _numbers(result: pipeline.Result) -> str:
     return f"{report.made_by(result)}  \n{losses}"
 
 
-def run_fast(content, style, second_style, second_style_share, strength, size, preserve_color):
+def run_fast(content, style, second_style, second_style_share, strength, size, preserve_color,
+             mask, mask_file):  # fmt: skip
     """Fast path only: the image and what made it, in about a second (losses come next)."""
     try:
         job = _job(content, style, second_style, second_style_share, strength, size,
-                   preserve_color)  # fmt: skip
+                   preserve_color, mask, mask_file)  # fmt: skip
         result = job.fast()
     except Exception as error:
         return None, _failure(error)
     return to_uint8(result.image), _numbers(result)
 
 
-def measure_fast(content, style, second_style, second_style_share, fast_image, numbers):
+def measure_fast(content, style, second_style, second_style_share, mask, mask_file, fast_image,
+                 numbers):  # fmt: skip
     """The fast result's Gatys losses, as its own queued event so the fast slot is free."""
     if fast_image is None or MEASURING not in (numbers or ""):
         return gr.skip()
     try:
-        job = _job(content, style, second_style, second_style_share, size=max(fast_image.shape[:2]))
+        job = _job(content, style, second_style, second_style_share,
+                   size=max(fast_image.shape[:2]), mask=mask, mask_file=mask_file)  # fmt: skip
         losses = report.losses_line(job.score(fast_image / 255.0), bold="**")  # the PNG shown
     except Exception as error:
         losses = _failure(error)
@@ -140,11 +158,11 @@ def measure_fast(content, style, second_style, second_style_share, fast_image, n
 
 
 def run_example(content, style, second_style, second_style_share, strength, size,
-                preserve_color):  # fmt: skip
+                preserve_color, mask, mask_file):  # fmt: skip
     """An example clicked: its fast result with losses, in place of all earlier results."""
     inputs = (content, style, second_style, second_style_share)
-    image, numbers = run_fast(*inputs, strength, size, preserve_color)
-    return image, measure_fast(*inputs, image, numbers), *clear_results()[2:]
+    image, numbers = run_fast(*inputs, strength, size, preserve_color, mask, mask_file)
+    return image, measure_fast(*inputs, mask, mask_file, image, numbers), *clear_results()[2:]
 
 
 def run_optimize(
@@ -155,6 +173,8 @@ def run_optimize(
     strength,
     size,
     preserve_color,
+    mask,
+    mask_file,
     init,
     time_budget,
     emphasis,
@@ -168,7 +188,7 @@ def run_optimize(
     shown, curve = (gr.skip(), gr.skip()), []
     try:
         job = _job(content, style, second_style, second_style_share, strength, size,
-                   preserve_color, init, time_budget, emphasis)  # fmt: skip
+                   preserve_color, mask, mask_file, init, time_budget, emphasis)  # fmt: skip
         run = job.optimize(None if fast_image is None else fast_image / 255.0, stop)
         if run.fast_result is not None:
             shown = to_uint8(run.fast_result.image), _numbers(run.fast_result)
@@ -198,6 +218,18 @@ def _curve(points: list[dict], fast_loss: float | None) -> pd.DataFrame:
         ends = (points[0]["step"], points[-1]["step"])
         rows += [{"step": step, "loss": fast_loss, "series": FAST_SERIES} for step in ends]
     return pd.DataFrame(rows, columns=["step", "loss", "series"])
+
+
+def _paint_over(content: str | None) -> dict | None:
+    """The mask editor with the content photo as its canvas and nothing painted yet (empty
+    when the upload is not an image: Fast then says why, and the editor has nothing to show)."""
+    try:
+        if not content:
+            return None
+        load_image(content)
+    except InputError:
+        return None
+    return {"background": content, "layers": [], "composite": None}
 
 
 def stop_optimize(request: gr.Request) -> None:
@@ -252,7 +284,8 @@ def examples() -> tuple[list[list], list[str]]:
     rows, labels = [], []
     for content, style, label in EXAMPLES:
         if (ASSETS / content).is_file() and (ASSETS / style).is_file():
-            rows.append([str(ASSETS / content), str(ASSETS / style), None, 0.5, 1.0, 512, False])
+            rows.append([str(ASSETS / content), str(ASSETS / style), None, 0.5, 1.0, 512, False,
+                         None, None])  # fmt: skip
             labels.append(label)
     return rows, labels
 
@@ -271,6 +304,8 @@ class Page:
     strength: gr.Slider
     size: gr.Slider
     preserve_color: gr.Checkbox
+    mask: gr.ImageEditor
+    mask_file: gr.Image
     init: gr.Radio
     time_budget: gr.Slider
     emphasis: gr.Radio
@@ -292,7 +327,8 @@ class Page:
     def shared(self) -> list:
         """The inputs both paths use, in the handlers' order."""
         return [self.content, self.style, self.second_style, self.second_style_share,
-                self.strength, self.size, self.preserve_color]  # fmt: skip
+                self.strength, self.size, self.preserve_color, self.mask,
+                self.mask_file]  # fmt: skip
 
 
 def _upload(label: str, elem_id: str, height: int = 220) -> Upload:
@@ -337,6 +373,17 @@ def layout() -> Page:
             with gr.Accordion("Mix in a second style", open=False):
                 second_style = _upload("Second style (optional)", "second-style", height=160)
                 share = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second style")
+            with gr.Accordion("Where the style goes (mask)", open=False):
+                mask = gr.ImageEditor(
+                    label="Paint where the first style goes", type="numpy", image_mode="RGBA",
+                    sources=(), brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
+                    layers=False, elem_id="mask", height=260,
+                )  # fmt: skip
+                gr.Markdown(
+                    "Painted: the style (the first, with two). Unpainted: the photo kept (the "
+                    "second style, with two). Or upload a mask: white and black, grey mixes."
+                )
+                mask_file = _upload("Mask image (optional)", "mask-file", height=140)
             with gr.Accordion("Optimization settings", open=False):
                 init = gr.Radio([(INIT_LABELS[v], v) for v in INITS], value="fast",
                                 label="Start from")  # fmt: skip
@@ -361,7 +408,8 @@ def layout() -> Page:
             inside_vgg_tab = _inside_vgg()
     return Page(content=content, style=style, second_style=second_style,
                 second_style_share=share, strength=strength, size=size,
-                preserve_color=preserve_color, init=init, time_budget=budget, emphasis=emphasis,
+                preserve_color=preserve_color, mask=mask, mask_file=mask_file, init=init,
+                time_budget=budget, emphasis=emphasis,
                 fast_button=fast_button, optimize_button=optimize_button,
                 stop_button=stop_button, slider=slider, fast_image=fast_image,
                 fast_numbers=fast_numbers, optimized_image=optimized_image,
@@ -398,7 +446,11 @@ def wire(page: Page) -> None:
     for component in page.shared:
         component.input(clear_results, None, results, queue=False, api_visibility="private")
 
-    measure_inputs = [*page.shared[:4], page.fast_image, page.fast_numbers]
+    measure_inputs = [*page.shared[:4], page.mask, page.mask_file, page.fast_image,
+                      page.fast_numbers]  # fmt: skip
+    # The mask is painted over the photo.
+    page.content.change(_paint_over, page.content, page.mask, queue=False,
+                        api_visibility="private")  # fmt: skip
     measure = {"fn": measure_fast, "inputs": measure_inputs, "outputs": page.fast_numbers,
                "concurrency_limit": 1, "concurrency_id": "losses"}  # fmt: skip
     page.fast_button.click(

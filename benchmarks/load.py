@@ -79,7 +79,17 @@ def inputs(size: int, variant: int = 0) -> list:
     can be rewriting while another downloads it.)
     """
     strength = 1.0 - 0.01 * (variant % 50)
-    return [handle_file(str(CONTENT)), handle_file(str(STYLE)), None, 0.5, strength, size, False]
+    return [
+        handle_file(str(CONTENT)),
+        handle_file(str(STYLE)),
+        None,
+        0.5,
+        strength,
+        size,
+        False,
+        None,
+        None,
+    ]
 
 
 def call(url: str, kind: str, size: int, budget: float, variant: int = 0) -> Outcome:
@@ -92,7 +102,9 @@ def call(url: str, kind: str, size: int, budget: float, variant: int = 0) -> Out
         if kind == "fast":
             path, numbers = client.predict(*shared, api_name="/fast")
             first = time.monotonic()
-            client.predict(*shared[:4], handle_file(path), numbers, api_name="/fast_losses")
+            client.predict(
+                *shared[:4], None, None, handle_file(path), numbers, api_name="/fast_losses"
+            )
         else:
             client.predict(*shared, "fast", budget, "balanced", None, api_name="/optimize")
         return Outcome(kind, started, time.monotonic(), first)

@@ -174,11 +174,11 @@ class StyleLoss:
             if len(regions) != len(styles):
                 raise InputError(f"Give one region per style image ({len(styles)}).")
             fitted = [resize_map(area, content.shape[:2]) for area in regions]
-            self.regions = [
+            self.regions = [  # an empty region asks for nothing
                 _Region(float(np.mean(area)), gram, self._guides(area, content_features))
+                if np.any(area > 0) else _Region(0.0, {}, {})
                 for area, gram in zip(fitted, grams, strict=True)
-                if np.any(area > 0)  # an empty region asks for nothing
-            ]
+            ]  # fmt: skip
         self.by_region = regions is not None
         # Each term's factor: its layer's weight, over its target's mean square when normalized.
         self.style_factors = [self._factors(preset.style_layers, r.targets) for r in self.regions]
@@ -212,7 +212,7 @@ class StyleLoss:
         preset = self.preset
         features = self.extractor(image)
         per_region = [
-            preset.style_weight * tf.add_n([
+            preset.style_weight * tf.add_n([tf.zeros(())] + [
                 factors[name] * gram_error(_guided(features[name], region.guides[name]), target)
                 for name, target in region.targets.items()
             ])

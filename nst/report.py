@@ -32,10 +32,15 @@ def made_by(result: Result) -> str:
     return f"{method} · {how['device']} · {result.seconds:.1f} s · {width}×{height} px"
 
 
-def losses_line(losses: dict[str, float], bold: str = "") -> str:
-    """One line of the measured losses; ``bold`` wraps each number (e.g. "**" in Markdown)."""
+def losses_line(losses: dict, bold: str = "") -> str:
+    """One line of the measured losses, with each region's style loss when there is a mask;
+    ``bold`` wraps each number (e.g. "**" in Markdown)."""
     numbers = [("style loss", "style_loss"), ("content loss", "content_loss"), ("total", "total")]
-    return " · ".join(f"{label} {bold}{losses[key]:.3g}{bold}" for label, key in numbers)
+    line = " · ".join(f"{label} {bold}{losses[key]:.3g}{bold}" for label, key in numbers)
+    if regions := losses.get("style_loss_by_region"):
+        white, black = (f"{bold}{value:.3g}{bold}" for value in regions)
+        line += f" · style loss in white / black {white} / {black}"
+    return line
 
 
 def caption(result: Result, bold: str = "") -> str:

@@ -17,7 +17,7 @@ def client(app_url: str):
 
 def _shared_inputs(content: Path, style: Path, size: int = 192) -> list:
     handle = gradio_client.handle_file
-    return [handle(str(content)), handle(str(style)), None, 0.5, 1.0, size, False]
+    return [handle(str(content)), handle(str(style)), None, 0.5, 1.0, size, False, None, None]
 
 
 def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None:
@@ -27,7 +27,12 @@ def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None
     assert fast_image.shape == (128, 192, 3)
     assert "lite" in fast_numbers and "measuring losses" in fast_numbers
     with_losses = client.predict(
-        *inputs[:4], gradio_client.handle_file(fast_path), fast_numbers, api_name="/fast_losses"
+        *inputs[:4],
+        None,
+        None,
+        gradio_client.handle_file(fast_path),
+        fast_numbers,
+        api_name="/fast_losses",
     )
     assert "style loss" in with_losses and "lite" in with_losses
 
@@ -100,7 +105,12 @@ def test_a_failed_optimization_returns_one_line_and_the_server_keeps_serving(
     path, fast_numbers = client.predict(*inputs, api_name="/fast")
     assert Path(path).is_file()
     losses = client.predict(
-        *inputs[:4], gradio_client.handle_file(path), fast_numbers, api_name="/fast_losses"
+        *inputs[:4],
+        None,
+        None,
+        gradio_client.handle_file(path),
+        fast_numbers,
+        api_name="/fast_losses",
     )
     if server_name == "no_weights_server":
         assert "⚠️ The VGG19 weights" in losses and "measuring" not in losses

@@ -5,10 +5,17 @@ numbers and the before/after slider, and saves screenshots under test-output/bro
 where Debian's Chromium (/usr/bin/chromium) is not installed.
 """
 
+import io
 import shutil
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
+
+from nst.images import load_image
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -207,4 +214,71 @@ def test_a_painting_example_gives_a_result_in_view_in_a_1440x900_window(
     box = page.locator("#fast-image img").bounding_box()
     assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900
     assert page.evaluate("window.scrollY") == 0  # seen without scrolling
+    page.close()
+
+
+def _paint_left_part(page) -> None:
+    """Paint over the left part of the photo in the mask editor, as a person would with the
+    mouse: strokes that start and end inside the photo."""
+    if page.locator("#mask canvas").count() == 0 or not page.locator("#mask").is_visible():
+        page.get_by_text("Where the style goes (mask)").click()
+    page.locator("#mask").get_by_label("Brush", exact=True).click()
+    box = page.locator("#mask canvas").first.bounding_box()
+    assert box is not None
+    for row in range(14):
+        y = box["y"] + box["height"] * (0.08 + 0.065 * row)
+        page.mouse.move(box["x"] + box["width"] * 0.25, y)
+        page.mouse.down()
+        for step in range(16):
+            page.mouse.move(box["x"] + box["width"] * (0.25 + 0.25 * step / 15), y)
+            page.wait_for_timeout(15)
+        page.mouse.up()
+
+
+def _shown_image(page, elem_id: str) -> np.ndarray:
+    """The image a result panel shows, as the browser received it."""
+    source = page.locator(f"#{elem_id} img").get_attribute("src")
+    with urllib.request.urlopen(urllib.parse.urljoin(page.url, source)) as response:
+        return np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB"), np.float32) / 255
+
+
+def test_a_painted_mask_keeps_the_photo_where_nothing_is_painted(
+    browser, app_url: str, photo: Path, painting: Path
+) -> None:
+    page = _open(browser, app_url)
+    _small_problem(page, photo, painting, time_budget=10)
+    _paint_left_part(page)
+    page.screenshot(path=SCREENSHOTS / "7-mask-painted.png", full_page=True)
+
+    page.click("#fast")
+    page.wait_for_function(
+        "document.querySelector('#fast-numbers').innerText.includes('white / black')",
+        timeout=90_000,
+    )
+    fast = _shown_image(page, "fast-image")
+    content = load_image(load_image(photo), long_side=192)
+    right = np.s_[:, fast.shape[1] * 3 // 4 :]  # never painted
+    left = np.s_[:, fast.shape[1] * 3 // 8 : fast.shape[1] // 2]  # painted
+    assert np.abs(fast[right] - content[right]).mean() < 2 / 255
+    assert np.abs(fast[left] - content[left]).mean() > 0.1
+
+    page.click("#optimize")
+    page.wait_for_function(
+        "document.querySelector('#optimized-numbers').innerText.includes('white / black')",
+        timeout=180_000,
+    )
+    optimized = _shown_image(page, "optimized-image")
+    assert np.abs(optimized[right] - content[right]).mean() < 0.06
+    assert np.abs(optimized[left] - content[left]).mean() > 0.1
+    page.screenshot(path=SCREENSHOTS / "8-mask-results.png", full_page=True)
+
+    # A mask file that is not an image: one line in place of the result, the page goes on.
+    fake = SCREENSHOTS / "not-a-mask.png"
+    fake.write_text("not a picture")
+    page.set_input_files("#mask-file input[type=file]", str(fake))
+    page.click("#fast")
+    page.wait_for_function(
+        "document.querySelector('#fast-numbers').innerText.includes('is not an image')",
+        timeout=60_000,
+    )
     page.close()
