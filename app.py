@@ -251,20 +251,27 @@ def clear_results(request: gr.Request | None = None):
     return None, "", None, "", None, None
 
 
-def inside_vgg(content, style, layer):
-    """Feature maps of both images and the style's Gram matrix at `layer`, at 256 px."""
+def inside_vgg(content, style, second_style, mask, mask_file, layer):
+    """Feature maps of both images and the style's Gram matrix at `layer`, at 256 px; with a
+    mask, the mask at that layer and what each region's Gram matrix is matched to."""
     try:
-        job = _job(content, style, None, 0.0, size=256)
+        job = _job(content, style, second_style, 0.5, size=256, mask=mask, mask_file=mask_file)
         content_maps = visualize.activations(job.content, layer)
         style_maps = visualize.activations(job.styles_at_size[0], layer)
+        targets = job.targets
+        regions = targets.regions and visualize.region_views(
+            targets.regions, targets.styles, targets.style_regions, content_maps.shape[:2], layer
+        )
     except Exception as error:
-        return None, None, None, _failure(error)
+        return None, None, None, _failure(error), None, None, None
     height, width, channels = content_maps.shape
+    mask_view, (white, black) = regions or (None, (None, None))
     return (
         to_uint8(visualize.feature_grid(content_maps)),
         to_uint8(visualize.feature_grid(style_maps)),
         to_uint8(visualize.gram_heatmap(style_maps)),
         f"{layer}: {channels} channels, {width}×{height} px for a 256 px photo",
+        *(None if view is None else to_uint8(view) for view in (mask_view, white, black)),
     )
 
 
@@ -322,6 +329,7 @@ class Page:
     show_layer: gr.Button
     layer_views: tuple[gr.Image, gr.Image, gr.Image]
     layer_note: gr.Markdown
+    region_views: tuple[gr.Image, gr.Image, gr.Image]
 
     @property
     def shared(self) -> list:
@@ -432,8 +440,16 @@ def _inside_vgg() -> dict:
                 "Content: strongest feature maps", "Style: strongest feature maps",
                 "Style Gram matrix (first 64 channels)"))  # fmt: skip
         layer_note = gr.Markdown(elem_id="layer-note")
+        gr.Markdown(
+            "With a mask (*Where the style goes*): the mask as this layer sees it, and the Gram "
+            "matrix each region's features are matched to."
+        )
+        with gr.Row():
+            regions = tuple(gr.Image(label=label, interactive=False) for label in (
+                "Mask at this layer (yellow: first style)", "White region's target Gram matrix",
+                "Black region's target (second style, or the photo's own)"))  # fmt: skip
     return {"layer": layer, "show_layer": show_layer, "layer_views": views,
-            "layer_note": layer_note}  # fmt: skip
+            "layer_note": layer_note, "region_views": regions}  # fmt: skip
 
 
 # --- Wiring: which event calls which handler --------------------------------------------------
@@ -469,8 +485,8 @@ def wire(page: Page) -> None:
                      queue=False, api_visibility="private")  # fmt: skip
     page.show_layer.click(
         inside_vgg,
-        [page.content, page.style, page.layer],
-        [*page.layer_views, page.layer_note],
+        [page.content, page.style, page.second_style, page.mask, page.mask_file, page.layer],
+        [*page.layer_views, page.layer_note, *page.region_views],
         api_name="inside_vgg",
         concurrency_id="fast",
     )

@@ -192,15 +192,7 @@ class StyleLoss:
                 for name in self.preset.style_layers}  # fmt: skip
 
     def _guides(self, area: np.ndarray, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        """The region's map at each style layer's resolution (area-averaged, as the network
-        pools), scaled so that the guided Gram matrix averages over the region, not the image."""
-        guides = {}
-        for name in self.preset.style_layers:
-            height, width = features[name].shape[1:3]
-            guide = tf.image.resize(area[None, ..., None], (height, width), "area")
-            scale = tf.sqrt(height * width / tf.maximum(tf.reduce_sum(guide**2), 1e-8))
-            guides[name] = tf.cast(guide * scale, tf.float32)
-        return guides
+        return {name: guide(area, features[name].shape[1:3]) for name in self.preset.style_layers}
 
     def _factors(self, weights: dict[str, float], targets: dict[str, tf.Tensor]) -> dict:
         if not self.preset.normalized:
@@ -228,6 +220,19 @@ class StyleLoss:
         if self.by_region:
             values["style_by_region"] = tf.stack(per_region)
         return values
+
+
+def layer_map(area: np.ndarray, shape: tuple[int, int]) -> tf.Tensor:
+    """A region's (H, W) map at a layer's (height, width), area-averaged as the network pools,
+    shaped (1, height, width, 1)."""
+    return tf.cast(tf.image.resize(area[None, ..., None], shape, "area"), tf.float32)
+
+
+def guide(area: np.ndarray, shape: tuple[int, int]) -> tf.Tensor:
+    """`layer_map` scaled so that the Gram matrix of features weighted by it averages over the
+    region, not over the whole image."""
+    at_layer = layer_map(area, shape)
+    return at_layer * tf.sqrt(shape[0] * shape[1] / tf.maximum(tf.reduce_sum(at_layer**2), 1e-8))
 
 
 def _guided(features: tf.Tensor, guide: tf.Tensor | None) -> tf.Tensor:

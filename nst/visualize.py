@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from nst.losses import gram_matrix
+from nst.images import resize_map
+from nst.losses import gram_matrix, guide, layer_map
 from nst.vgg import LOSS_LAYERS, feature_extractor
 
 LAYERS = LOSS_LAYERS  # the layers a user can inspect
@@ -65,3 +66,25 @@ def gram_heatmap(maps: np.ndarray, channels: int = 64, cell_pixels: int = 4) -> 
     gram = np.sqrt(np.maximum(gram, 0.0))
     heat = colormap(gram / max(float(gram.max()), 1e-8))
     return np.repeat(np.repeat(heat, cell_pixels, axis=0), cell_pixels, axis=1)
+
+
+def region_views(
+    regions: tuple[np.ndarray, ...],
+    styles: tuple[np.ndarray, ...],
+    style_regions: tuple[np.ndarray | None, ...] | None,
+    shape: tuple[int, int],
+    layer: str,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """With a mask: the first region's map at `layer`'s ``shape`` (white: the first style), and
+    each region's target Gram matrix there, as `gram_heatmap`s: what each region is asked to
+    match (a style's, or the photo's own over its region)."""
+    mask = layer_map(regions[0], shape)[0, ..., 0].numpy()
+    grams = []
+    for index, style in enumerate(styles):
+        maps = activations(style, layer)
+        area = style_regions[index] if style_regions else None
+        if area is not None:
+            maps = maps * guide(resize_map(area, style.shape[:2]), maps.shape[:2])[0].numpy()
+        grams.append(gram_heatmap(maps))
+    cell = max(1, 256 // shape[1])  # crisp cells, the width of the photo's 256 px
+    return np.repeat(np.repeat(colormap(mask), cell, axis=0), cell, axis=1), grams

@@ -65,13 +65,14 @@ def test_non_image_gets_a_message_and_the_server_keeps_serving(
 
 
 def test_inside_vgg_shows_feature_maps_and_the_gram_matrix(
-    client, photo: Path, painting: Path
+    client, photo: Path, painting: Path, tmp_path: Path
 ) -> None:
     handle = gradio_client.handle_file
-    content_maps, style_maps, gram, note = client.predict(
-        handle(str(photo)), handle(str(painting)), "block3_conv1", api_name="/inside_vgg"
-    )
-    assert note.startswith("block3_conv1: 256 channels")
+    content_maps, style_maps, gram, note, *regions = client.predict(
+        handle(str(photo)), handle(str(painting)), None, None, None, "block3_conv1",
+        api_name="/inside_vgg",
+    )  # fmt: skip
+    assert note.startswith("block3_conv1: 256 channels") and regions == [None] * 3
     gram_image = np.asarray(Image.open(gram))
     assert gram_image.shape[0] == gram_image.shape[1]  # a channels × channels matrix
     # 16 tiles in 4 columns of block3 maps (1/4 of 256 px wide landscape images), 2 px apart.
@@ -119,3 +120,21 @@ def test_a_failed_optimization_returns_one_line_and_the_server_keeps_serving(
     log = server.log.read_text()
     detail = "Traceback" if server_name == "broken_optimizer_server" else "NST_VGG19_WEIGHTS to"
     assert 1 <= log.count(detail) <= 2  # once per failed request (the optimization, the losses)
+
+
+def test_inside_vgg_shows_the_mask_at_the_layer_and_each_regions_target(
+    client, photo: Path, painting: Path, tmp_path: Path
+) -> None:
+    left = np.zeros((300, 451), np.uint8)
+    left[:, :225] = 255
+    Image.fromarray(left).save(mask := tmp_path / "left.png")
+    handle = gradio_client.handle_file
+    *_, mask_view, white, black = client.predict(
+        handle(str(photo)), handle(str(painting)), None, None, handle(str(mask)), "block3_conv1",
+        api_name="/inside_vgg",
+    )  # fmt: skip
+    shown = np.asarray(Image.open(mask_view).convert("RGB"), np.float32)
+    assert shown.shape[1] == 256  # 64 cells of block3's 64×43 map, 4 px each
+    assert shown[:, :100].mean() > shown[:, -100:].mean() + 50  # bright (yellow) on the left
+    white_gram, black_gram = (np.asarray(Image.open(g), np.float32) for g in (white, black))
+    assert white_gram.shape == black_gram.shape and np.abs(white_gram - black_gram).mean() > 5
