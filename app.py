@@ -28,6 +28,7 @@ from nst import device, fast, pipeline, report, visualize
 from nst.errors import InputError, plain_message
 from nst.images import to_uint8
 from nst.options import (
+    COLORS,
     DEVICE_DEFAULTS,
     INITS,
     PAGE_SIZE_LIMITS,
@@ -76,7 +77,7 @@ class Upload(gr.Image):
 
 
 def _job(content, style, second_style, second_style_share, strength=1.0, size=512,
-         preserve_color=False, init="content", time_budget=None, emphasis="balanced"):  # fmt: skip
+         colors="style", init="content", time_budget=None, emphasis="balanced"):  # fmt: skip
     """The page's values as a validated job (raises `InputError` for bad input)."""
     if not content or not style:
         raise InputError("Upload a content photo and a style image first.")
@@ -88,7 +89,7 @@ def _job(content, style, second_style, second_style_share, strength=1.0, size=51
     return pipeline.prepare(
         content,
         styles,
-        Settings(size=int(size), style_mix=mix, preserve_color=preserve_color),
+        Settings(size=int(size), style_mix=mix, colors=colors),
         FastOptions(strength=strength),
         OptimizeOptions(init=init, time_budget=time_budget, emphasis=emphasis),
     )
@@ -114,23 +115,25 @@ def _numbers(result: pipeline.Result) -> str:
     return f"{report.made_by(result)}  \n{losses}"
 
 
-def run_fast(content, style, second_style, second_style_share, strength, size, preserve_color):
+def run_fast(content, style, second_style, second_style_share, strength, size, colors):
     """Fast path only: the image and what made it, in about a second (losses come next)."""
     try:
-        job = _job(content, style, second_style, second_style_share, strength, size,
-                   preserve_color)  # fmt: skip
+        job = _job(content, style, second_style, second_style_share, strength, size, colors)
         result = job.fast()
     except Exception as error:
         return None, _failure(error)
     return to_uint8(result.image), _numbers(result)
 
 
-def measure_fast(content, style, second_style, second_style_share, fast_image, numbers):
-    """The fast result's Gatys losses, as its own queued event so the fast slot is free."""
+def measure_fast(content, style, second_style, second_style_share, fast_image, numbers,
+                 colors="style"):  # fmt: skip
+    """The fast result's Gatys losses, as its own queued event so the fast slot is free. They
+    are measured against the styles as the job used them (``colors``: recoloured or not)."""
     if fast_image is None or MEASURING not in (numbers or ""):
         return gr.skip()
     try:
-        job = _job(content, style, second_style, second_style_share, size=max(fast_image.shape[:2]))
+        job = _job(content, style, second_style, second_style_share,
+                   size=max(fast_image.shape[:2]), colors=colors)  # fmt: skip
         losses = report.losses_line(job.score(fast_image / 255.0), bold="**")  # the PNG shown
     except Exception as error:
         losses = _failure(error)
@@ -139,12 +142,11 @@ def measure_fast(content, style, second_style, second_style_share, fast_image, n
     return numbers.replace(MEASURING, losses)
 
 
-def run_example(content, style, second_style, second_style_share, strength, size,
-                preserve_color):  # fmt: skip
+def run_example(content, style, second_style, second_style_share, strength, size, colors):
     """An example clicked: its fast result with losses, in place of all earlier results."""
     inputs = (content, style, second_style, second_style_share)
-    image, numbers = run_fast(*inputs, strength, size, preserve_color)
-    return image, measure_fast(*inputs, image, numbers), *clear_results()[2:]
+    image, numbers = run_fast(*inputs, strength, size, colors)
+    return image, measure_fast(*inputs, image, numbers, colors), *clear_results()[2:]
 
 
 def run_optimize(
@@ -154,7 +156,7 @@ def run_optimize(
     second_style_share,
     strength,
     size,
-    preserve_color,
+    colors,
     init,
     time_budget,
     emphasis,
@@ -167,8 +169,8 @@ def run_optimize(
     stop = _stops[request.session_hash] = threading.Event()
     shown, curve = (gr.skip(), gr.skip()), []
     try:
-        job = _job(content, style, second_style, second_style_share, strength, size,
-                   preserve_color, init, time_budget, emphasis)  # fmt: skip
+        job = _job(content, style, second_style, second_style_share, strength, size, colors,
+                   init, time_budget, emphasis)  # fmt: skip
         run = job.optimize(None if fast_image is None else fast_image / 255.0, stop)
         if run.fast_result is not None:
             shown = to_uint8(run.fast_result.image), _numbers(run.fast_result)
@@ -252,7 +254,7 @@ def examples() -> tuple[list[list], list[str]]:
     rows, labels = [], []
     for content, style, label in EXAMPLES:
         if (ASSETS / content).is_file() and (ASSETS / style).is_file():
-            rows.append([str(ASSETS / content), str(ASSETS / style), None, 0.5, 1.0, 512, False])
+            rows.append([str(ASSETS / content), str(ASSETS / style), None, 0.5, 1.0, 512, "style"])
             labels.append(label)
     return rows, labels
 
@@ -270,7 +272,7 @@ class Page:
     second_style_share: gr.Slider
     strength: gr.Slider
     size: gr.Slider
-    preserve_color: gr.Checkbox
+    colors: gr.Radio
     init: gr.Radio
     time_budget: gr.Slider
     emphasis: gr.Radio
@@ -292,7 +294,7 @@ class Page:
     def shared(self) -> list:
         """The inputs both paths use, in the handlers' order."""
         return [self.content, self.style, self.second_style, self.second_style_share,
-                self.strength, self.size, self.preserve_color]  # fmt: skip
+                self.strength, self.size, self.colors]  # fmt: skip
 
 
 def _upload(label: str, elem_id: str, height: int = 220) -> Upload:
@@ -333,7 +335,8 @@ def layout() -> Page:
                 size = gr.Slider(*PAGE_SIZE_LIMITS, value=DEVICE_DEFAULTS[where.kind].size,
                                  step=32, label="Output long side (px)")  # fmt: skip
                 strength = gr.Slider(0, 1, value=1, step=0.05, label="Style strength (fast)")
-            preserve_color = gr.Checkbox(label="Keep the photo's colours")
+            colors = gr.Radio([(report.COLOR_LABELS[v], v) for v in COLORS], value="style",
+                              label="Colours")  # fmt: skip
             with gr.Accordion("Mix in a second style", open=False):
                 second_style = _upload("Second style (optional)", "second-style", height=160)
                 share = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second style")
@@ -361,7 +364,7 @@ def layout() -> Page:
             inside_vgg_tab = _inside_vgg()
     return Page(content=content, style=style, second_style=second_style,
                 second_style_share=share, strength=strength, size=size,
-                preserve_color=preserve_color, init=init, time_budget=budget, emphasis=emphasis,
+                colors=colors, init=init, time_budget=budget, emphasis=emphasis,
                 fast_button=fast_button, optimize_button=optimize_button,
                 stop_button=stop_button, slider=slider, fast_image=fast_image,
                 fast_numbers=fast_numbers, optimized_image=optimized_image,
@@ -398,7 +401,7 @@ def wire(page: Page) -> None:
     for component in page.shared:
         component.input(clear_results, None, results, queue=False, api_visibility="private")
 
-    measure_inputs = [*page.shared[:4], page.fast_image, page.fast_numbers]
+    measure_inputs = [*page.shared[:4], page.fast_image, page.fast_numbers, page.colors]
     measure = {"fn": measure_fast, "inputs": measure_inputs, "outputs": page.fast_numbers,
                "concurrency_limit": 1, "concurrency_id": "losses"}  # fmt: skip
     page.fast_button.click(

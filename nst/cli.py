@@ -23,8 +23,9 @@ from nst.errors import plain_message
 from nst.options import COMPARE, FastOptions, OptimizeOptions, Settings
 
 
-def _add_fields(parser: argparse.ArgumentParser, defaults: Any) -> None:
-    """One ``--option`` per field of the options dataclass ``defaults``, with its default."""
+def _add_fields(parser: argparse.ArgumentParser, defaults: Any) -> argparse._ArgumentGroup:
+    """One ``--option`` per field of the options dataclass ``defaults``, with its default; returns
+    their group."""
     group = parser.add_argument_group(type(defaults).__name__)
     for option in dataclasses.fields(defaults):
         flag = "--" + option.name.replace("_", "-")
@@ -37,6 +38,7 @@ def _add_fields(parser: argparse.ArgumentParser, defaults: Any) -> None:
             help_text += " (default: %(default)s)"
         extra.setdefault("type", type(default))
         group.add_argument(flag, default=default, help=help_text, **extra)
+    return group
 
 
 def _build(kind: type, args: argparse.Namespace) -> Any:
@@ -59,7 +61,10 @@ def _add_inputs(
     parser.add_argument("content", help="content photo")
     parser.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
     parser.add_argument("-o", "--output", required=True, metavar=output_name, help=output_help)
-    _add_fields(parser, Settings())
+    settings = _add_fields(parser, Settings())
+    # The flag of earlier versions, kept for scripts that use it.
+    settings.add_argument("--preserve-color", action="store_const", dest="colors",
+                          const="luminance", help="the same as --colors luminance")  # fmt: skip
 
 
 def _report(progress) -> None:

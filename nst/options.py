@@ -34,6 +34,11 @@ ENGINES = ("auto", "hub", "lite")
 OPTIMIZERS = ("lbfgs", "lbfgs-b", "adam")
 INITS = ("content", "fast", "noise")
 PRESETS = ("default", "tutorial")  # the loss presets of `nst.losses`
+# Whose colours the result has (Gatys et al. 2017, "Controlling Perceptual Factors in Neural
+# Style Transfer", section 5): the style's; the photo's, by taking only luminance from the
+# result (`nst.color.preserve_color`); or the style's recoloured to the photo's colour mean and
+# covariance before stylizing (`nst.color.match_colors`).
+COLORS = ("style", "luminance", "histogram")
 # Style emphasis multiplies the loss preset's style weight.
 STYLE_EMPHASIS = {"subtle": 0.3, "balanced": 1.0, "strong": 3.0}
 
@@ -96,7 +101,10 @@ class Settings:
         None, "weight of each style image in the mix (default equal)", type=float, nargs="+",
         metavar="W",
     )  # fmt: skip
-    preserve_color: bool = _option(False, "keep the photo's colours (luminance-only transfer)")
+    colors: str = _option(
+        "style", "the style's colours, the photo's (luminance from the result), or the style's "
+        "matched to the photo's colour histogram", choices=COLORS,
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         low, high = SIZE_LIMITS
@@ -104,6 +112,7 @@ class Settings:
             isinstance(self.size, int) and low <= self.size <= high,
             f"Output size must be between {low} and {high} pixels, not {self.size}.",
         )
+        _choice("colours", self.colors, COLORS)
         if self.style_mix is not None:
             object.__setattr__(self, "style_mix", tuple(float(w) for w in self.style_mix))
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nst import device, fast
-from nst.color import preserve_color
+from nst.color import match_colors, preserve_color
 from nst.images import ImageSource, load_image, resize, resize_long_side, to_uint8
 from nst.options import COMPARE, FastOptions, OptimizeOptions, Settings, normalize_mix
 
@@ -49,7 +49,9 @@ class Job:
     """Validated inputs of one request, decoded once. Build it with `prepare`."""
 
     content: np.ndarray  # at the output size
-    styles: tuple[np.ndarray, ...]  # as decoded: the fast path crops its own 256 px square
+    # As decoded (recoloured when `Settings.colors` is "histogram"): the fast path crops its own
+    # 256 px square.
+    styles: tuple[np.ndarray, ...]
     style_mix: tuple[float, ...]  # one weight per style, summing to 1
     settings: Settings
     fast_options: FastOptions
@@ -67,7 +69,7 @@ class Job:
         # onnxruntime runs the lite network on the CPU; the hub model runs where TensorFlow does.
         where = device.cpu() if made.engine == "lite" else device.current()
         made_by = {"method": "fast", "engine": made.engine, "device": where.label}
-        return Result(image, made.seconds, made_by)
+        return Result(image, made.seconds, {**made_by, **self._perceptual()})
 
     def optimize(
         self,
@@ -86,13 +88,19 @@ class Job:
         return result
 
     def score(self, image: np.ndarray) -> dict[str, float]:
-        """The tutorial's losses of any image at the output size (`losses.score`)."""
+        """The tutorial's losses of any image at the output size (`losses.score`), against the
+        styles as both paths use them (recoloured or not)."""
         from nst import losses
 
         return losses.score(image, self.content, self.styles_at_size, self.style_mix)
 
     def _colours(self, image: np.ndarray) -> np.ndarray:
-        return preserve_color(image, self.content) if self.settings.preserve_color else image
+        """A finished result with the photo's colours when the settings ask for luminance only."""
+        return preserve_color(image, self.content) if self.settings.colors == "luminance" else image
+
+    def _perceptual(self) -> dict[str, Any]:
+        """The perceptual controls for `Result.made_by`."""
+        return {"colors": self.settings.colors}
 
 
 DEFAULT_SETTINGS = Settings()
@@ -109,6 +117,10 @@ def prepare(
     style_mix = normalize_mix(settings.style_mix, len(styles))
     content_image = resize_long_side(load_image(content), settings.size)
     style_images = tuple(load_image(style) for style in styles)
+    if settings.colors == "histogram":
+        # Recoloured once, before anything uses them: both paths, the optimizer's targets and
+        # the scoring then see the same styles.
+        style_images = tuple(match_colors(style, content_image) for style in style_images)
     return Job(content_image, style_images, style_mix, settings, fast_options, optimize_options)
 
 
@@ -162,6 +174,7 @@ class Optimization:
             "steps": progress.step,
             "stopped_by": progress.stopped_by,
             "device": device.current().label,
+            **job._perceptual(),
         }
         image = job._colours(progress.preview)
         self.result = Result(image, time.perf_counter() - started, made_by)

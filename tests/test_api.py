@@ -17,7 +17,7 @@ def client(app_url: str):
 
 def _shared_inputs(content: Path, style: Path, size: int = 192) -> list:
     handle = gradio_client.handle_file
-    return [handle(str(content)), handle(str(style)), None, 0.5, 1.0, size, False]
+    return [handle(str(content)), handle(str(style)), None, 0.5, 1.0, size, "style"]
 
 
 def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None:
@@ -46,6 +46,22 @@ def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None
     fast_line = [row[1] for row in curve["data"] if row[2] == "fast result"]
     assert best == sorted(best, reverse=True)  # best so far never rises
     assert best[0] == pytest.approx(fast_line[0], rel=1e-3)  # it starts from the fast image
+
+
+def test_histogram_colours_are_made_and_measured_with_the_matched_style(
+    client, photo: Path, painting: Path
+) -> None:
+    inputs = _shared_inputs(photo, painting)
+    inputs[-1] = "histogram"
+    path, numbers = client.predict(*inputs, api_name="/fast")
+    assert "colours: the style's, matched to the photo" in numbers
+    handle = gradio_client.handle_file
+    matched, plain = (
+        client.predict(*inputs[:4], handle(path), numbers, colors, api_name="/fast_losses")
+        for colors in ("histogram", "style")
+    )
+    # The same image scores differently against the recoloured style than against the painting.
+    assert "style loss" in matched and "style loss" in plain and matched != plain
 
 
 def test_non_image_gets_a_message_and_the_server_keeps_serving(
