@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from nst.errors import InputError
-from nst.images import resize, resize_long_side
+from nst.images import resize, resize_style
 from nst.options import MIN_SIDE, STYLE_EMPHASIS, OptimizeOptions, normalize_mix
 from nst.vgg import FeatureExtractor, feature_extractor
 
@@ -176,16 +176,19 @@ def score(
     content: np.ndarray,
     styles: Sequence[np.ndarray],
     style_mix: Sequence[float] | None = None,
+    style_scale: float = 1.0,
 ) -> dict[str, float]:
     """Score ``image`` under the tutorial's definition: ``style_loss``, ``content_loss``,
     ``tv_loss`` (30 x total variation) and ``total`` (their sum, what the tutorial minimises).
 
-    Content is resized to the image's size and each style to the same long side, so an image
-    from any program can be scored. The image is clipped to [0, 1] first.
+    Content is resized to the image's size and each style to the same long side (times
+    ``style_scale``, `resize_style`), so an image from any program can be scored. The image is
+    clipped to [0, 1] first.
     """
+    long_side = max(image.shape[:2])
     loss = StyleLoss(
         resize(content, image.shape[:2]),
-        [resize_long_side(style, max(image.shape[:2])) for style in styles],
+        [resize_style(style, long_side, style_scale) for style in styles],
         TUTORIAL,
         style_mix,
     )

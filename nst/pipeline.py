@@ -20,7 +20,7 @@ import numpy as np
 
 from nst import device, fast
 from nst.color import match_colors, preserve_color
-from nst.images import ImageSource, load_image, resize, resize_long_side, to_uint8
+from nst.images import ImageSource, load_image, resize, resize_long_side, resize_style, to_uint8
 from nst.options import COMPARE, FastOptions, OptimizeOptions, Settings, normalize_mix
 
 # The slow path's modules import TensorFlow, which takes seconds: they are imported where the
@@ -50,7 +50,7 @@ class Job:
 
     content: np.ndarray  # at the output size
     # As decoded (recoloured when `Settings.colors` is "histogram"): the fast path crops its own
-    # 256 px square.
+    # 256 px square, the slow path resizes them (`styles_at_size`).
     styles: tuple[np.ndarray, ...]
     style_mix: tuple[float, ...]  # one weight per style, summing to 1
     settings: Settings
@@ -59,12 +59,16 @@ class Job:
 
     @cached_property
     def styles_at_size(self) -> tuple[np.ndarray, ...]:
-        """The styles at the output's long side: what VGG19 compares the image with."""
-        return tuple(resize_long_side(style, max(self.content.shape[:2])) for style in self.styles)
+        """What VGG19 compares the image with: the styles at the style scale times the output's
+        long side (`images.resize_style`)."""
+        long_side, scale = max(self.content.shape[:2]), self.settings.style_scale
+        return tuple(resize_style(style, long_side, scale) for style in self.styles)
 
     def fast(self) -> Result:
         """The fast path's image, unmeasured."""
-        made = fast.stylize(self.content, self.styles, self.style_mix, self.fast_options)
+        made = fast.stylize(
+            self.content, self.styles, self.style_mix, self.fast_options, self.settings.style_scale
+        )
         image = self._colours(made.image)
         # onnxruntime runs the lite network on the CPU; the hub model runs where TensorFlow does.
         where = device.cpu() if made.engine == "lite" else device.current()
@@ -89,10 +93,12 @@ class Job:
 
     def score(self, image: np.ndarray) -> dict[str, float]:
         """The tutorial's losses of any image at the output size (`losses.score`), against the
-        styles as both paths use them (recoloured or not)."""
+        styles as both paths use them (recoloured, at the style scale)."""
         from nst import losses
 
-        return losses.score(image, self.content, self.styles_at_size, self.style_mix)
+        return losses.score(
+            image, self.content, self.styles_at_size, self.style_mix, self.settings.style_scale
+        )
 
     def _colours(self, image: np.ndarray) -> np.ndarray:
         """A finished result with the photo's colours when the settings ask for luminance only."""
@@ -100,7 +106,7 @@ class Job:
 
     def _perceptual(self) -> dict[str, Any]:
         """The perceptual controls for `Result.made_by`."""
-        return {"colors": self.settings.colors}
+        return {"colors": self.settings.colors, "style_scale": self.settings.style_scale}
 
 
 DEFAULT_SETTINGS = Settings()

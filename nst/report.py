@@ -17,7 +17,7 @@ from nst.pipeline import Job, Result
 
 LOSSES_DEFINITION = (
     "nst.losses.score: TF tutorial definition, VGG19 at the image's size, against the style "
-    "images as the job used them (recoloured or not)"
+    "images as the job used them (recoloured, at the style scale)"
 )
 # `Settings.colors` in words, for the page's choice and the captions.
 COLOR_LABELS = {
@@ -41,6 +41,8 @@ def made_by(result: Result) -> str:
     # The perceptual controls, when they are not the defaults.
     if how.get("colors", "style") != "style":
         method += f" · colours: {COLOR_LABELS[how['colors']]}"
+    if how.get("style_scale", 1.0) != 1.0:
+        method += f" · style scale {how['style_scale']:g}"
     return f"{method} · {how['device']} · {result.seconds:.1f} s · {width}×{height} px"
 
 
