@@ -29,11 +29,13 @@ from nst import device, fast, pipeline, report, visualize
 from nst.errors import InputError, plain_message
 from nst.images import load_image, to_uint8
 from nst.options import (
+    COLORS,
     DEVICE_DEFAULTS,
     INITS,
     PAGE_SIZE_LIMITS,
     PAGE_TIME_BUDGET_LIMITS,
     STYLE_EMPHASIS,
+    STYLE_SCALE_LIMITS,
     FastOptions,
     OptimizeOptions,
     Settings,
@@ -77,7 +79,8 @@ class Upload(gr.Image):
 
 
 def _job(content, style, second_style, second_style_share, strength=1.0, size=512,
-         preserve_color=False, mask=None, mask_file=None, init="content", time_budget=None,
+         colors="style", style_scale=1.0, mask=None, mask_file=None, init="content",
+         time_budget=None,
          emphasis="balanced"):  # fmt: skip
     """The page's values as a validated job (raises `InputError` for bad input)."""
     if not content or not style:
@@ -90,7 +93,7 @@ def _job(content, style, second_style, second_style_share, strength=1.0, size=51
     return pipeline.prepare(
         content,
         styles,
-        Settings(size=int(size), style_mix=mix, preserve_color=preserve_color),
+        Settings(size=int(size), style_mix=mix, colors=colors, style_scale=float(style_scale)),
         FastOptions(strength=strength),
         OptimizeOptions(init=init, time_budget=time_budget, emphasis=emphasis),
         mask=_mask(mask, mask_file),
@@ -129,26 +132,28 @@ def _numbers(result: pipeline.Result) -> str:
     return f"{report.made_by(result)}  \n{losses}"
 
 
-def run_fast(content, style, second_style, second_style_share, strength, size, preserve_color,
-             mask, mask_file):  # fmt: skip
+def run_fast(content, style, second_style, second_style_share, strength, size, colors,
+             style_scale, mask, mask_file):  # fmt: skip
     """Fast path only: the image and what made it, in about a second (losses come next)."""
     try:
         job = _job(content, style, second_style, second_style_share, strength, size,
-                   preserve_color, mask, mask_file)  # fmt: skip
+                   colors, style_scale, mask, mask_file)  # fmt: skip
         result = job.fast()
     except Exception as error:
         return None, _failure(error)
     return to_uint8(result.image), _numbers(result)
 
 
-def measure_fast(content, style, second_style, second_style_share, mask, mask_file, fast_image,
+def measure_fast(content, style, second_style, second_style_share, colors, style_scale, mask,
+                 mask_file, fast_image,
                  numbers):  # fmt: skip
     """The fast result's Gatys losses, as its own queued event so the fast slot is free."""
     if fast_image is None or MEASURING not in (numbers or ""):
         return gr.skip()
     try:
         job = _job(content, style, second_style, second_style_share,
-                   size=max(fast_image.shape[:2]), mask=mask, mask_file=mask_file)  # fmt: skip
+                   size=max(fast_image.shape[:2]), colors=colors, style_scale=style_scale,
+                   mask=mask, mask_file=mask_file)  # fmt: skip
         losses = report.losses_line(job.score(fast_image / 255.0), bold="**")  # the PNG shown
     except Exception as error:
         losses = _failure(error)
@@ -158,11 +163,12 @@ def measure_fast(content, style, second_style, second_style_share, mask, mask_fi
 
 
 def run_example(content, style, second_style, second_style_share, strength, size,
-                preserve_color, mask, mask_file):  # fmt: skip
+                colors, style_scale, mask, mask_file):  # fmt: skip
     """An example clicked: its fast result with losses, in place of all earlier results."""
     inputs = (content, style, second_style, second_style_share)
-    image, numbers = run_fast(*inputs, strength, size, preserve_color, mask, mask_file)
-    return image, measure_fast(*inputs, mask, mask_file, image, numbers), *clear_results()[2:]
+    perceptual = (colors, style_scale, mask, mask_file)
+    image, numbers = run_fast(*inputs, strength, size, *perceptual)
+    return image, measure_fast(*inputs, *perceptual, image, numbers), *clear_results()[2:]
 
 
 def run_optimize(
@@ -172,7 +178,8 @@ def run_optimize(
     second_style_share,
     strength,
     size,
-    preserve_color,
+    colors,
+    style_scale,
     mask,
     mask_file,
     init,
@@ -188,7 +195,8 @@ def run_optimize(
     shown, curve = (gr.skip(), gr.skip()), []
     try:
         job = _job(content, style, second_style, second_style_share, strength, size,
-                   preserve_color, mask, mask_file, init, time_budget, emphasis)  # fmt: skip
+                   colors, style_scale, mask, mask_file, init, time_budget,
+                   emphasis)  # fmt: skip
         run = job.optimize(None if fast_image is None else fast_image / 255.0, stop)
         if run.fast_result is not None:
             shown = to_uint8(run.fast_result.image), _numbers(run.fast_result)
@@ -291,8 +299,8 @@ def examples() -> tuple[list[list], list[str]]:
     rows, labels = [], []
     for content, style, label in EXAMPLES:
         if (ASSETS / content).is_file() and (ASSETS / style).is_file():
-            rows.append([str(ASSETS / content), str(ASSETS / style), None, 0.5, 1.0, 512, False,
-                         None, None])  # fmt: skip
+            files = [str(ASSETS / content), str(ASSETS / style)]
+            rows.append([*files, None, 0.5, 1.0, 512, "style", 1.0, None, None])
             labels.append(label)
     return rows, labels
 
@@ -310,7 +318,8 @@ class Page:
     second_style_share: gr.Slider
     strength: gr.Slider
     size: gr.Slider
-    preserve_color: gr.Checkbox
+    colors: gr.Radio
+    style_scale: gr.Slider
     mask: gr.ImageEditor
     mask_file: gr.Image
     init: gr.Radio
@@ -335,7 +344,7 @@ class Page:
     def shared(self) -> list:
         """The inputs both paths use, in the handlers' order."""
         return [self.content, self.style, self.second_style, self.second_style_share,
-                self.strength, self.size, self.preserve_color, self.mask,
+                self.strength, self.size, self.colors, self.style_scale, self.mask,
                 self.mask_file]  # fmt: skip
 
 
@@ -377,7 +386,11 @@ def layout() -> Page:
                 size = gr.Slider(*PAGE_SIZE_LIMITS, value=DEVICE_DEFAULTS[where.kind].size,
                                  step=32, label="Output long side (px)")  # fmt: skip
                 strength = gr.Slider(0, 1, value=1, step=0.05, label="Style strength (fast)")
-            preserve_color = gr.Checkbox(label="Keep the photo's colours")
+            with gr.Row():
+                colors = gr.Radio([(report.COLOR_LABELS[v], v) for v in COLORS], value="style",
+                                  label="Colours")  # fmt: skip
+                style_scale = gr.Slider(*STYLE_SCALE_LIMITS, value=1.0, step=0.25,
+                                        label="Brush size (style scale)")  # fmt: skip
             with gr.Accordion("Mix in a second style", open=False):
                 second_style = _upload("Second style (optional)", "second-style", height=160)
                 share = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second style")
@@ -416,7 +429,7 @@ def layout() -> Page:
             inside_vgg_tab = _inside_vgg()
     return Page(content=content, style=style, second_style=second_style,
                 second_style_share=share, strength=strength, size=size,
-                preserve_color=preserve_color, mask=mask, mask_file=mask_file, init=init,
+                colors=colors, style_scale=style_scale, mask=mask, mask_file=mask_file, init=init,
                 time_budget=budget, emphasis=emphasis,
                 fast_button=fast_button, optimize_button=optimize_button,
                 stop_button=stop_button, slider=slider, fast_image=fast_image,
@@ -462,7 +475,7 @@ def wire(page: Page) -> None:
     for component in page.shared:
         component.input(clear_results, None, results, queue=False, api_visibility="private")
 
-    measure_inputs = [*page.shared[:4], page.mask, page.mask_file, page.fast_image,
+    measure_inputs = [*page.shared[:4], *page.shared[6:], page.fast_image,
                       page.fast_numbers]  # fmt: skip
     # The mask is painted over the photo.
     page.content.change(_paint_over, page.content, page.mask, queue=False,

@@ -86,7 +86,8 @@ def inputs(size: int, variant: int = 0) -> list:
         0.5,
         strength,
         size,
-        False,
+        "style",
+        1.0,
         None,
         None,
     ]
@@ -103,7 +104,7 @@ def call(url: str, kind: str, size: int, budget: float, variant: int = 0) -> Out
             path, numbers = client.predict(*shared, api_name="/fast")
             first = time.monotonic()
             client.predict(
-                *shared[:4], None, None, handle_file(path), numbers, api_name="/fast_losses"
+                *shared[:4], *shared[6:], handle_file(path), numbers, api_name="/fast_losses"
             )
         else:
             client.predict(*shared, "fast", budget, "balanced", None, api_name="/optimize")

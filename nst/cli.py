@@ -28,8 +28,9 @@ MASK_HELP = (
 )
 
 
-def _add_fields(parser: argparse.ArgumentParser, defaults: Any) -> None:
-    """One ``--option`` per field of the options dataclass ``defaults``, with its default."""
+def _add_fields(parser: argparse.ArgumentParser, defaults: Any) -> argparse._ArgumentGroup:
+    """One ``--option`` per field of the options dataclass ``defaults``, with its default; returns
+    their group."""
     group = parser.add_argument_group(type(defaults).__name__)
     for option in dataclasses.fields(defaults):
         flag = "--" + option.name.replace("_", "-")
@@ -42,6 +43,7 @@ def _add_fields(parser: argparse.ArgumentParser, defaults: Any) -> None:
             help_text += " (default: %(default)s)"
         extra.setdefault("type", type(default))
         group.add_argument(flag, default=default, help=help_text, **extra)
+    return group
 
 
 def _build(kind: type, args: argparse.Namespace) -> Any:
@@ -67,7 +69,10 @@ def _add_inputs(
     parser.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
     parser.add_argument("-o", "--output", required=True, metavar=output_name, help=output_help)
     parser.add_argument("--mask", metavar="FILE", help=MASK_HELP)
-    _add_fields(parser, Settings())
+    settings = _add_fields(parser, Settings())
+    # The flag of earlier versions, kept for scripts that use it.
+    settings.add_argument("--preserve-color", action="store_const", dest="colors",
+                          const="luminance", help="the same as --colors luminance")  # fmt: skip
 
 
 def _report(progress) -> None:
@@ -122,17 +127,15 @@ def _compare(args: argparse.Namespace) -> None:
 
 
 def _score(args: argparse.Namespace) -> None:
-    from nst.images import load_image, load_mask, resize
+    from nst.images import load_image
 
     image = load_image(args.image, long_side=args.size)
-    content, styles = load_image(args.content), tuple(load_image(s) for s in args.styles)
-    mask = None if args.mask is None else load_mask(args.mask, image.shape[:2])
-    from nst import losses, pipeline
+    from nst import pipeline
 
-    # `losses.score` brings the content and the styles to the image's size.
-    targets = pipeline.targets(resize(content, image.shape[:2]), styles, None, mask)
-    scores = losses.score(image, content, targets.styles, targets.style_mix, targets.regions)
-    print(json.dumps(scores, indent=1))
+    # The styles as a job of this image's size compares them (mixed equally, or in regions).
+    job = pipeline.prepare(args.content, args.styles, Settings(size=max(image.shape[:2])),
+                           mask=args.mask)  # fmt: skip
+    print(json.dumps(job.score(image), indent=1))
 
 
 def build_parser() -> argparse.ArgumentParser:

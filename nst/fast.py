@@ -225,16 +225,31 @@ def _load_with_timeout(handle: str, timeout: float) -> HubEngine:
     return result["engine"]  # type: ignore[return-value]
 
 
-def prepare_style(style: np.ndarray, blur: bool = True) -> np.ndarray:
+def prepare_style(style: np.ndarray, blur: bool = True, scale: float = 1.0) -> np.ndarray:
     """Centre-crop to a square, resize to 256×256 and (optionally) 3×3 box-blur, as Magenta does.
 
+    ``scale`` is the brush size (`Settings.style_scale`): the 256 px square shows the centre
+    ``1/scale`` of the largest square, magnified (scale > 1: broader strokes). Below 1, which
+    the settings do not offer (the network barely responds, see `nst.options`) but
+    `benchmarks/perceptual.py` measures, the whole square is shrunk to ``256 * scale`` px and
+    mirror-tiled to 256 px (mirrored, so no seams become texture; shrinking before tiling keeps
+    a large style cheap).
     The blur is the reference notebook's `avg_pool(ksize=3, strides=1, 'SAME')`: it removes the
     pixel-level noise that the predictor would otherwise read as texture.
     """
     height, width = style.shape[:2]
     side = min(height, width)
+    if scale > 1.0:
+        side = max(1, round(side / scale))
     top, left = (height - side) // 2, (width - side) // 2
-    square = resize(style[top : top + side, left : left + side], (STYLE_SIDE, STYLE_SIDE))
+    crop = style[top : top + side, left : left + side]
+    if scale < 1.0:
+        tile = max(1, round(STYLE_SIDE * scale))
+        before = (STYLE_SIDE - tile) // 2  # the tile stays centred, as the crop is
+        padding = ((before, STYLE_SIDE - tile - before),) * 2 + ((0, 0),)
+        square = np.pad(resize(crop, (tile, tile)), padding, mode="symmetric")
+    else:
+        square = resize(crop, (STYLE_SIDE, STYLE_SIDE))
     if blur:
         square = _average_pool_3x3(square)
     return square[None]
@@ -269,15 +284,17 @@ def stylize(
     styles: Sequence[np.ndarray],
     style_mix: Sequence[float],
     options: FastOptions = DEFAULTS,
+    style_scale: float = 1.0,
 ) -> FastResult:
     """Render ``content``, already at its output size, with the ``style_mix`` of ``styles``.
 
-    Each style image is cropped and resized to 256 px here, as the network was trained.
+    Each style image is cropped and resized to 256 px here, as the network was trained, at the
+    brush size ``style_scale`` (`prepare_style`).
     `options.strength` in [0, 1] moves the style vector from the content's own (0) to the
     style's (1). Strength below 1 and mixes of several styles need the style vector, which only
     the lite engine exposes: with `auto` they use lite; with `hub` they are refused.
     """
-    style_images = [prepare_style(style) for style in styles]
+    style_images = [prepare_style(style, scale=style_scale) for style in styles]
     needs_vector = len(style_images) > 1 or options.strength < 1.0
     if needs_vector and options.engine == "hub":
         raise InputError("Style strength below 1 and style mixes need the lite engine.")

@@ -7,6 +7,7 @@ Inside the library an image is a float32 array of shape (height, width, 3), RGB,
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from pathlib import Path
@@ -15,7 +16,7 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from nst.errors import InputError
-from nst.options import MAX_INPUT_PIXELS, MIN_SIDE
+from nst.options import MAX_INPUT_PIXELS, MAX_STYLE_SIDE, MIN_SIDE
 
 ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
 READABLE_FORMATS = "JPEG, PNG, WebP, BMP, GIF or TIFF"
@@ -211,6 +212,16 @@ def resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
     height, width = image.shape[:2]
     width, height = _long_side_size(width, height, long_side)
     return resize(image, (height, width))
+
+
+def resize_style(style: np.ndarray, long_side: int, scale: float = 1.0) -> np.ndarray:
+    """The style image as VGG19 compares an output of ``long_side`` px with it: its long side
+    ``scale`` times the output's (scale 2: strokes twice as large), kept at least MIN_SIDE px on
+    its short side and at most MAX_STYLE_SIDE (or the output's long side, if larger)."""
+    height, width = style.shape[:2]
+    smallest = math.ceil(MIN_SIDE * max(height, width) / min(height, width))
+    largest = max(MAX_STYLE_SIDE, long_side)
+    return resize_long_side(style, min(max(round(scale * long_side), smallest), largest))
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

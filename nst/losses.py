@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from nst.errors import InputError
-from nst.images import resize, resize_long_side, resize_map
+from nst.images import resize, resize_map
 from nst.options import MIN_SIDE, STYLE_EMPHASIS, OptimizeOptions, normalize_mix
 from nst.vgg import FeatureExtractor, feature_extractor
 
@@ -252,22 +252,12 @@ def score(
     With ``regions`` (see `StyleLoss`), also ``style_loss_by_region``: each region's style loss
     as if it were the whole image; ``style_loss`` is their sum weighted by the regions' shares.
 
-    Content is resized to the image's size and each style to the same long side, so an image
-    from any program can be scored. The image is clipped to [0, 1] first.
+    The content is resized to the image's size; the styles are taken as given, at the size the
+    image is to be compared with them (`pipeline.Job.score` gives them as both paths use them).
+    The image is clipped to [0, 1] first.
     """
-    shape = image.shape[:2]
-    styles = [resize_long_side(style, max(shape)) for style in styles]
     loss = StyleLoss(
-        resize(content, shape),
-        styles,
-        TUTORIAL,
-        style_mix,
-        regions=None if regions is None else [resize_map(area, shape) for area in regions],
-        style_regions=style_regions
-        and [
-            None if area is None else resize_map(area, style.shape[:2])
-            for area, style in zip(style_regions, styles, strict=True)
-        ],
+        resize(content, image.shape[:2]), styles, TUTORIAL, style_mix, None, regions, style_regions
     )
     values = loss(tf.constant(np.clip(image, 0.0, 1.0)[None], tf.float32))
     scores: dict[str, float | list[float]] = {

@@ -34,6 +34,24 @@ ENGINES = ("auto", "hub", "lite")
 OPTIMIZERS = ("lbfgs", "lbfgs-b", "adam")
 INITS = ("content", "fast", "noise")
 PRESETS = ("default", "tutorial")  # the loss presets of `nst.losses`
+# Whose colours the result has (Gatys et al. 2017, "Controlling Perceptual Factors in Neural
+# Style Transfer", section 5): the style's; the photo's, by taking only luminance from the
+# result (`nst.color.preserve_color`); or the style's recoloured to the photo's colour mean and
+# covariance before stylizing (`nst.color.match_colors`).
+COLORS = ("style", "luminance", "histogram")
+# Brush size: the style image's scale relative to the output (1: as before; 2: the style twice as
+# large, so broader strokes; `nst.images.resize_style`, `nst.fast.prepare_style`). Measured over
+# 0.25-4 (`benchmarks/perceptual.py`), the output's fine detail falls with the scale in the slow
+# path over all of it, but in the fast path only from 1 up: below 1 it barely changes, and not
+# always in the same direction (at 1 the network's strokes are already nearly its finest). So
+# the range is where both paths respond. Where the style image itself gains fine detail as it is
+# enlarged (Starry Night, whose canvas and paint texture show at full size), both paths copy
+# that detail instead, and a larger scale makes the result finer, not broader.
+STYLE_SCALE_LIMITS = (1.0, 4.0)
+# The slow path's style image at scale S has S times the output's long side, but at most the
+# largest output's: VGG19's activations of a larger style would need more memory than any
+# output the library makes.
+MAX_STYLE_SIDE = SIZE_LIMITS[1]
 # Style emphasis multiplies the loss preset's style weight.
 STYLE_EMPHASIS = {"subtle": 0.3, "balanced": 1.0, "strong": 3.0}
 
@@ -89,20 +107,34 @@ def _choice(name: str, value: str, choices: Sequence[str]) -> None:
 
 @dataclass(frozen=True)
 class Settings:
-    """What both paths share: the output size, the mix of several styles, the colours."""
+    """What both paths share: the output size, the mix of several styles, the colours and the
+    brush size."""
 
     size: int = _option(512, "output long side in pixels")
     style_mix: tuple[float, ...] | None = _option(
         None, "weight of each style image in the mix (default equal)", type=float, nargs="+",
         metavar="W",
     )  # fmt: skip
-    preserve_color: bool = _option(False, "keep the photo's colours (luminance-only transfer)")
+    colors: str = _option(
+        "style", "the style's colours, the photo's (luminance from the result), or the style's "
+        "matched to the photo's colour histogram", choices=COLORS,
+    )  # fmt: skip
+    style_scale: float = _option(
+        1.0, f"brush size, {STYLE_SCALE_LIMITS[0]:g} to {STYLE_SCALE_LIMITS[1]:g}: the style's "
+        "scale relative to the output (larger: broader strokes)", metavar="S",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         low, high = SIZE_LIMITS
         _check(
             isinstance(self.size, int) and low <= self.size <= high,
             f"Output size must be between {low} and {high} pixels, not {self.size}.",
+        )
+        _choice("colours", self.colors, COLORS)
+        low, high = STYLE_SCALE_LIMITS
+        _check(
+            _finite(self.style_scale) and low <= self.style_scale <= high,
+            f"Style scale must be between {low:g} and {high:g}, not {self.style_scale}.",
         )
         if self.style_mix is not None:
             object.__setattr__(self, "style_mix", tuple(float(w) for w in self.style_mix))

@@ -19,9 +19,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nst import device, fast
-from nst.color import preserve_color
+from nst.color import match_colors, preserve_color
 from nst.errors import InputError
-from nst.images import ImageSource, load_image, load_mask, resize, resize_long_side, to_uint8
+from nst.images import (
+    ImageSource,
+    load_image,
+    load_mask,
+    resize,
+    resize_long_side,
+    resize_style,
+    to_uint8,
+)
 from nst.options import COMPARE, FastOptions, OptimizeOptions, Settings, normalize_mix
 
 # The slow path's modules import TensorFlow, which takes seconds: they are imported where the
@@ -80,7 +88,9 @@ class Job:
     """Validated inputs of one request, decoded once. Build it with `prepare`."""
 
     content: np.ndarray  # at the output size
-    styles: tuple[np.ndarray, ...]  # as decoded: the fast path crops its own 256 px square
+    # As decoded (recoloured when `Settings.colors` is "histogram"): the fast path crops its own
+    # 256 px square, the slow path resizes them (`styles_at_size`).
+    styles: tuple[np.ndarray, ...]
     style_mix: tuple[float, ...]  # one weight per style, summing to 1
     settings: Settings
     fast_options: FastOptions
@@ -91,8 +101,10 @@ class Job:
 
     @cached_property
     def styles_at_size(self) -> tuple[np.ndarray, ...]:
-        """The styles at the output's long side: what VGG19 compares the image with."""
-        return tuple(resize_long_side(style, max(self.content.shape[:2])) for style in self.styles)
+        """What VGG19 compares the image with: the styles at the style scale times the output's
+        long side (`images.resize_style`)."""
+        long_side, scale = max(self.content.shape[:2]), self.settings.style_scale
+        return tuple(resize_style(style, long_side, scale) for style in self.styles)
 
     @cached_property
     def targets(self) -> Targets:
@@ -101,18 +113,20 @@ class Job:
     def fast(self) -> Result:
         """The fast path's image, unmeasured. With a mask, each style is rendered over the whole
         photo and the renderings are composited through the mask, feathered over a few pixels."""
+        options, scale = self.fast_options, self.settings.style_scale
         if self.mask is None:
-            made = [fast.stylize(self.content, self.styles, self.style_mix, self.fast_options)]
+            made = [fast.stylize(self.content, self.styles, self.style_mix, options, scale)]
             image = made[0].image
         else:
-            made = [fast.stylize(self.content, [s], (1.0,), self.fast_options) for s in self.styles]
+            made = [fast.stylize(self.content, [style], (1.0,), options, scale)
+                    for style in self.styles]  # fmt: skip
             white = _feather(self.mask)[..., None]
             black = made[1].image if len(made) == 2 else self.content
             image = white * made[0].image + (1.0 - white) * black
         engine = made[0].engine
         # onnxruntime runs the lite network on the CPU; the hub model runs where TensorFlow does.
         where = device.cpu() if engine == "lite" else device.current()
-        made_by = {"method": "fast", "engine": engine, "device": where.label}
+        made_by = {"method": "fast", "engine": engine, "device": where.label, **self._perceptual()}
         return Result(self._colours(image), sum(m.seconds for m in made), made_by)
 
     def optimize(
@@ -132,15 +146,21 @@ class Job:
         return result
 
     def score(self, image: np.ndarray) -> dict[str, float]:
-        """The tutorial's losses of any image at the output size (`losses.score`), per region
-        too when there is a mask."""
+        """The tutorial's losses of any image at the output size (`losses.score`), against the
+        styles as both paths use them (recoloured, at the style scale), per region too when there
+        is a mask."""
         from nst import losses
 
         targets = self.targets
         return losses.score(image, self.content, targets.styles, targets.style_mix, targets.regions)
 
     def _colours(self, image: np.ndarray) -> np.ndarray:
-        return preserve_color(image, self.content) if self.settings.preserve_color else image
+        """A finished result with the photo's colours when the settings ask for luminance only."""
+        return preserve_color(image, self.content) if self.settings.colors == "luminance" else image
+
+    def _perceptual(self) -> dict[str, Any]:
+        """The perceptual controls for `Result.made_by`."""
+        return {"colors": self.settings.colors, "style_scale": self.settings.style_scale}
 
 
 def _feather(mask: np.ndarray) -> np.ndarray:
@@ -170,6 +190,10 @@ def prepare(
     style_mix = normalize_mix(settings.style_mix, len(styles))
     content_image = resize_long_side(load_image(content), settings.size)
     style_images = tuple(load_image(style) for style in styles)
+    if settings.colors == "histogram":
+        # Recoloured once, before anything uses them: both paths, the optimizer's targets and
+        # the scoring then see the same styles.
+        style_images = tuple(match_colors(style, content_image) for style in style_images)
     mask_map = None
     if mask is not None:
         if len(styles) > 2:
@@ -237,6 +261,7 @@ class Optimization:
             "steps": progress.step,
             "stopped_by": progress.stopped_by,
             "device": device.current().label,
+            **job._perceptual(),
         }
         image = job._colours(progress.preview)
         self.result = Result(image, time.perf_counter() - started, made_by)

@@ -15,7 +15,16 @@ from PIL import Image, ImageDraw, ImageFont
 from nst.images import save_image, to_pil
 from nst.pipeline import Job, Result
 
-LOSSES_DEFINITION = "nst.losses.score: TF tutorial definition, VGG19 at the image's size"
+LOSSES_DEFINITION = (
+    "nst.losses.score: TF tutorial definition, VGG19 at the image's size, against the style "
+    "images as the job used them (recoloured, at the style scale)"
+)
+# `Settings.colors` in words, for the page's choice and the captions.
+COLOR_LABELS = {
+    "style": "the style's",
+    "luminance": "the photo's (luminance transfer)",
+    "histogram": "the style's, matched to the photo",
+}
 
 
 def made_by(result: Result) -> str:
@@ -29,6 +38,11 @@ def made_by(result: Result) -> str:
             f"Optimized · {how['optimizer']} from {how['init']}, {how['steps']} steps "
             f"(ended by {how['stopped_by']})"
         )
+    # The perceptual controls, when they are not the defaults.
+    if how.get("colors", "style") != "style":
+        method += f" · colours: {COLOR_LABELS[how['colors']]}"
+    if how.get("style_scale", 1.0) != 1.0:
+        method += f" · style scale {how['style_scale']:g}"
     return f"{method} · {how['device']} · {result.seconds:.1f} s · {width}×{height} px"
 
 

@@ -17,7 +17,18 @@ def client(app_url: str):
 
 def _shared_inputs(content: Path, style: Path, size: int = 192) -> list:
     handle = gradio_client.handle_file
-    return [handle(str(content)), handle(str(style)), None, 0.5, 1.0, size, False, None, None]
+    return [
+        handle(str(content)),
+        handle(str(style)),
+        None,
+        0.5,
+        1.0,
+        size,
+        "style",
+        1.0,
+        None,
+        None,
+    ]
 
 
 def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None:
@@ -28,8 +39,7 @@ def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None
     assert "lite" in fast_numbers and "measuring losses" in fast_numbers
     with_losses = client.predict(
         *inputs[:4],
-        None,
-        None,
+        *inputs[6:],
         gradio_client.handle_file(fast_path),
         fast_numbers,
         api_name="/fast_losses",
@@ -51,6 +61,24 @@ def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None
     fast_line = [row[1] for row in curve["data"] if row[2] == "fast result"]
     assert best == sorted(best, reverse=True)  # best so far never rises
     assert best[0] == pytest.approx(fast_line[0], rel=1e-3)  # it starts from the fast image
+
+
+def test_histogram_colours_are_made_and_measured_with_the_matched_style(
+    client, photo: Path, painting: Path
+) -> None:
+    inputs = _shared_inputs(photo, painting)
+    inputs[6] = "histogram"  # colours
+    path, numbers = client.predict(*inputs, api_name="/fast")
+    assert "colours: the style's, matched to the photo" in numbers
+    handle = gradio_client.handle_file
+    matched, plain = (
+        client.predict(
+            *inputs[:4], colors, *inputs[7:], handle(path), numbers, api_name="/fast_losses"
+        )
+        for colors in ("histogram", "style")
+    )
+    # The same image scores differently against the recoloured style than against the painting.
+    assert "style loss" in matched and "style loss" in plain and matched != plain
 
 
 def test_non_image_gets_a_message_and_the_server_keeps_serving(
@@ -107,8 +135,7 @@ def test_a_failed_optimization_returns_one_line_and_the_server_keeps_serving(
     assert Path(path).is_file()
     losses = client.predict(
         *inputs[:4],
-        None,
-        None,
+        *inputs[6:],
         gradio_client.handle_file(path),
         fast_numbers,
         api_name="/fast_losses",

@@ -262,7 +262,7 @@ def test_api(case: Case, tmp_path: Path, client) -> None:
     if not np.isfinite(options.get("strength", 1.0)):
         pytest.skip("JSON, and so the API, cannot carry NaN")
     inputs = [handle_file(str(content)), handle_file(str(style)), None, 0.5,
-              options.get("strength", 1.0), options["size"], False, None, None]  # fmt: skip
+              options.get("strength", 1.0), options["size"], "style", 1.0, None, None]  # fmt: skip
     if case.api_error:  # refused by Gradio itself, before our handler
         with pytest.raises(AppError, match=case.api_error):
             client.predict(*inputs, api_name="/fast")

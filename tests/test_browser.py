@@ -210,10 +210,10 @@ def test_a_painting_example_gives_a_result_in_view_in_a_1440x900_window(
         "document.querySelector('#fast-numbers').innerText.includes('480×')", timeout=90_000
     )
     page.wait_for_timeout(500)  # let the image finish drawing
+    page.evaluate("window.scrollTo(0, 0)")  # as the page opens: is the result in view?
     page.screenshot(path=SCREENSHOTS / "6-example-1440x900.png")
     box = page.locator("#fast-image img").bounding_box()
     assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900
-    assert page.evaluate("window.scrollY") == 0  # seen without scrolling
     page.close()
 
 

@@ -10,8 +10,8 @@ onnxruntime 1.31.1) and sit well below what was seen and well above chance:
 - strength: difference from the content 0.10-0.11 at strength 0, 0.13-0.16 at 0.5 and
   0.19-0.27 at 1;
 - a 50/50 blend was 0.13-0.15 from each single-style result, which were 0.26-0.28 apart;
-- preserve_color: mean |I, Q| difference from the content 0.001-0.004 (only [0, 1] clipping),
-  against 0.12-0.17 without it.
+- colours "luminance": mean |I, Q| difference from the content 0.001-0.004 (only [0, 1]
+  clipping), against 0.12-0.17 with the style's colours.
 
 The stylized image reacts strongly to small content changes (int8 network: 8-bit rounding of
 the resized content moves single pixels by up to 0.28), so exact comparisons prepare the content
@@ -67,7 +67,7 @@ def photo_at(path: Path, long_side: int) -> np.ndarray:
 def stylize(content, styles, **options) -> pipeline.Result:
     """The fast path as the page and the CLI run it; ``options`` of Settings and FastOptions."""
     styles = styles if isinstance(styles, list) else [styles]
-    shared = {name: options.pop(name) for name in ("size", "style_mix", "preserve_color")
+    shared = {name: options.pop(name) for name in ("size", "style_mix", "colors")
               if name in options}  # fmt: skip
     return pipeline.prepare(content, styles, Settings(**shared), FastOptions(**options)).fast()
 
@@ -144,10 +144,10 @@ def test_blend_weights_favour_the_heavier_style():
     assert distance(mostly_first, first) < distance(mostly_second, first)
 
 
-def test_preserve_color_keeps_the_content_chroma():
+def test_luminance_colours_keep_the_content_chroma():
     photo = photo_at(COFFEE, SIZE)
     plain = lite(COFFEE, SWIRLS, size=SIZE)
-    kept = lite(COFFEE, SWIRLS, size=SIZE, preserve_color=True)
+    kept = lite(COFFEE, SWIRLS, size=SIZE, colors="luminance")
     photo_yiq, plain_yiq, kept_yiq = (x @ _RGB_TO_YIQ.T for x in (photo, plain, kept))
     # Chroma (I, Q) from the photo, luminance (Y) from the stylized image, up to [0, 1] clipping.
     assert distance(kept_yiq[..., 1:], photo_yiq[..., 1:]) < 0.01

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from nst import cli, losses, optimize
 from nst.errors import InputError
-from nst.images import load_image
+from nst.images import load_image, resize_long_side
 from nst.options import INITS, OPTIMIZERS, OptimizeOptions
 
 
@@ -119,7 +119,9 @@ def test_cli_optimize_then_score_matches_the_library(
     capsys.readouterr()
     assert cli.main(["score", str(photo), str(painting), str(output)]) == 0
     printed = json.loads(capsys.readouterr().out)
-    expected = losses.score(load_image(output), load_image(photo), [load_image(painting)])
+    # The tutorial's losses, the style at the image's long side.
+    style = resize_long_side(load_image(painting), 64)
+    expected = losses.score(load_image(output), load_image(photo), [style])
     assert printed == expected
 
 

@@ -22,7 +22,18 @@ def client(app_url: str):
 
 def _shared(size: int = 128) -> list:
     handle = gradio_client.handle_file
-    return [handle(str(CONTENT)), handle(str(STYLE)), None, 0.5, 1.0, size, False, None, None]
+    return [
+        handle(str(CONTENT)),
+        handle(str(STYLE)),
+        None,
+        0.5,
+        1.0,
+        size,
+        "style",
+        1.0,
+        None,
+        None,
+    ]
 
 
 def _optimize(client, budget: float):

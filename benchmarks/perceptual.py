@@ -1,0 +1,192 @@
+"""Measures of the perceptual controls (`Settings.style_scale`, `Settings.colors`) in both paths.
+
+    python benchmarks/perceptual.py [--size 320] [--steps 30] [--scales 0.25 0.5 1 2 4]
+
+(a) Brush size: the high-frequency energy of the output (`high_frequency_energy`: the mean
+squared Laplacian of its luminance) at each style scale; larger strokes leave less of it. The
+fast path with the lite engine; the slow path with `--steps` L-BFGS evaluations from the content
+(so the runs stay short and every scale gets the same work). For each column the table says over
+which scales the energy falls monotonically.
+
+(b) Colours: for "style", "luminance" and "histogram", the distance of the output's mean colour
+from the photo's (`mean_colour_distance`) and the style loss under `losses.score` (the tutorial's
+definition, as `Job.measure` reports it) against the style image as that job uses it (the
+recoloured one for "histogram"), its ratio to the "style" run's, the photo's own style loss
+against the same style image (where the optimization starts; the tutorial's loss is not
+normalised, so a recoloured style with less colour variance has smaller losses throughout), and
+the result's style loss against the painting as given.
+
+Prints markdown tables with the machine and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmarks
+
+import numpy as np
+from scipy import ndimage
+
+from benchmarks.fast import cpu_model, load_average
+from nst import options, pipeline
+from nst.color import _RGB_TO_YIQ
+from nst.images import load_image, resize_style
+from nst.options import COLORS, FastOptions, OptimizeOptions, Settings
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+PATHS = ("fast", "slow")
+# The settings expose only the scales where both paths respond (`options.STYLE_SCALE_LIMITS`);
+# these figures are how that range was chosen, so they go beyond it.
+MEASURED_SCALE_LIMITS = (0.25, 4.0)
+PAIRS = (
+    ("content_chelsea.jpg", "style_starry_night.jpg"),
+    ("content_coffee.jpg", "style_great_wave.jpg"),
+    ("content_chelsea.jpg", "style_udnie.jpg"),
+    ("content_coffee.jpg", "style_the_scream.jpg"),
+)
+
+
+def high_frequency_energy(image: np.ndarray) -> float:
+    """Mean squared Laplacian of the luminance (values in [0, 1]): fine detail and edges."""
+    luminance = image @ _RGB_TO_YIQ[0]
+    return float(np.mean(ndimage.laplace(luminance.astype(np.float64)) ** 2))
+
+
+def mean_colour_distance(image: np.ndarray, photo: np.ndarray) -> float:
+    """Euclidean distance between the mean RGB colours of two images (values in [0, 1])."""
+    return float(np.linalg.norm(image.mean(axis=(0, 1)) - photo.mean(axis=(0, 1))))
+
+
+def falling_range(scales: list[float], values: list[float]) -> tuple[float, float]:
+    """The widest range of consecutive scales around the one nearest 1 over which ``values``
+    strictly fall."""
+    low = high = min(range(len(scales)), key=lambda i: abs(scales[i] - 1))
+    while low > 0 and values[low - 1] > values[low]:
+        low -= 1
+    while high < len(values) - 1 and values[high + 1] < values[high]:
+        high += 1
+    return scales[low], scales[high]
+
+
+def run(
+    path: str, content: Path, style: Path, settings: Settings, steps: int
+) -> tuple[pipeline.Job, pipeline.Result]:
+    """One path's result for these settings: the lite engine, or ``steps`` L-BFGS evaluations
+    from the content."""
+    job = pipeline.prepare(
+        content,
+        [style],
+        settings,
+        FastOptions(engine="lite"),
+        OptimizeOptions(init="content", steps=steps),
+    )
+    if path == "fast":
+        return job, job.fast()
+    optimization = job.optimize(preview_every=0)
+    for _ in optimization:
+        pass
+    assert optimization.result is not None
+    return job, optimization.result
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def brush_size(args: argparse.Namespace) -> None:
+    columns = [(path, pair) for path in args.paths for pair in PAIRS]
+    energies: dict[tuple, list[float]] = {column: [] for column in columns}
+    photos = {}
+    for path, (content, style) in columns:
+        for scale in args.scales:
+            settings = Settings(size=args.size, style_scale=scale)
+            job, result = run(path, ASSETS / content, ASSETS / style, settings, args.steps)
+            energies[path, (content, style)].append(high_frequency_energy(result.image))
+            photos[content] = high_frequency_energy(job.content)
+            log(f"{path} {content} × {style} scale {scale:g}: {result.seconds:.1f} s")
+
+    print(f"\n### (a) High-frequency energy (mean squared Laplacian, ×1000) at {args.size} px\n")
+    names = [f"{path}: {Path(c).stem[8:]} × {Path(s).stem[6:]}" for path, (c, s) in columns]
+    print("| style scale | " + " | ".join(names) + " |")
+    print("| ---: |" + " ---: |" * len(columns))
+    for row, scale in enumerate(args.scales):
+        cells = [f"{energies[column][row] * 1000:.3f}" for column in columns]
+        print(f"| {scale:g} | " + " | ".join(cells) + " |")
+    photo_cells = [f"{photos[content] * 1000:.3f}" for _, (content, _) in columns]
+    print("| the photo | " + " | ".join(photo_cells) + " |")
+    runs = [falling_range(args.scales, energies[column]) for column in columns]
+    print("| falls over | " + " | ".join(f"{low:g}–{high:g}" for low, high in runs) + " |")
+
+    # What both paths copy: the style image's own fine detail at the size the slow path uses.
+    print(f"\n### The style images' own high-frequency energy (×1000) at S × {args.size} px\n")
+    styles = list(dict.fromkeys(style for _, style in PAIRS))
+    print("| style scale | " + " | ".join(Path(style).stem[6:] for style in styles) + " |")
+    print("| ---: |" + " ---: |" * len(styles))
+    images = {style: load_image(ASSETS / style) for style in styles}
+    for scale in args.scales:
+        cells = [
+            f"{high_frequency_energy(resize_style(images[style], args.size, scale)) * 1000:.1f}"
+            for style in styles
+        ]
+        print(f"| {scale:g} | " + " | ".join(cells) + " |")
+
+
+def colours(args: argparse.Namespace) -> None:
+    print(f"\n### (b) Colours at {args.size} px (style scale 1)\n")
+    print(
+        "| path | photo × style | colours | mean colour distance to the photo | style loss | "
+        'ratio to "style" | the photo\'s own style loss | style loss against the painting '
+        "as given |"
+    )
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for path in args.paths:
+        for content, style in PAIRS:
+            plain_loss = None
+            as_given = pipeline.prepare(ASSETS / content, [ASSETS / style], Settings(args.size))
+            for colors in COLORS:
+                settings = Settings(size=args.size, colors=colors)
+                job, result = run(path, ASSETS / content, ASSETS / style, settings, args.steps)
+                loss = job.measure(result).losses["style_loss"]
+                plain_loss = plain_loss or loss  # "style" comes first
+                photo_loss = job.score(job.content)["style_loss"]
+                loss_as_given = as_given.score(result.image)["style_loss"]
+                distance = mean_colour_distance(result.image, job.content)
+                pair = f"{Path(content).stem[8:]} × {Path(style).stem[6:]}"
+                print(
+                    f"| {path} | {pair} | {colors} | {distance:.3f} | {loss:.3g} | "
+                    f"{loss / plain_loss:.2f} | {photo_loss:.3g} | {loss_as_given:.3g} |",
+                    flush=True,
+                )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=320, help="output long side (px)")
+    parser.add_argument("--steps", type=int, default=30, help="slow path: L-BFGS evaluations")
+    parser.add_argument(
+        "--scales", type=float, nargs="+", default=[0.25, 0.35, 0.5, 0.7, 1, 1.4, 2, 2.8, 4]
+    )
+    parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
+    parser.add_argument("--only", choices=("scale", "colours"), help="one of the two measures")
+    args = parser.parse_args()
+    options.STYLE_SCALE_LIMITS = MEASURED_SCALE_LIMITS  # this process only: see above
+    print("## Perceptual controls\n")
+    print(f"- machine: {cpu_model()}, {os.cpu_count()} logical cores")
+    print(f"- fast path: lite engine; slow path: {args.steps} L-BFGS evaluations from the content")
+    print(f"- load average at start (1, 5, 15 min): {load_average()}")
+    started = time.perf_counter()
+    if args.only in (None, "scale"):
+        brush_size(args)
+    if args.only in (None, "colours"):
+        colours(args)
+    print(f"\n{time.perf_counter() - started:.0f} s; load average at end: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
