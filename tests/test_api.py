@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
+from page_inputs import page_inputs  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -16,19 +17,7 @@ def client(app_url: str):
 
 
 def _shared_inputs(content: Path, style: Path, size: int = 192) -> list:
-    handle = gradio_client.handle_file
-    return [
-        handle(str(content)),
-        handle(str(style)),
-        None,
-        0.5,
-        1.0,
-        size,
-        "style",
-        1.0,
-        None,
-        None,
-    ]
+    return page_inputs(content, style, size)
 
 
 def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None:

@@ -252,8 +252,8 @@ def client(app_url: str):
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_api(case: Case, tmp_path: Path, client) -> None:
-    from gradio_client import handle_file
     from gradio_client.exceptions import AppError
+    from page_inputs import page_inputs
 
     content, style = _files(case, tmp_path)
     options = _options(case)
@@ -261,8 +261,7 @@ def test_api(case: Case, tmp_path: Path, client) -> None:
         pytest.skip("the page mixes at most two styles with one share slider")
     if not np.isfinite(options.get("strength", 1.0)):
         pytest.skip("JSON, and so the API, cannot carry NaN")
-    inputs = [handle_file(str(content)), handle_file(str(style)), None, 0.5,
-              options.get("strength", 1.0), options["size"], "style", 1.0, None, None]  # fmt: skip
+    inputs = page_inputs(content, style, options["size"], options.get("strength", 1.0))
     if case.api_error:  # refused by Gradio itself, before our handler
         with pytest.raises(AppError, match=case.api_error):
             client.predict(*inputs, api_name="/fast")

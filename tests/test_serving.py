@@ -9,6 +9,7 @@ import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client.utils import Status  # noqa: E402
+from page_inputs import page_inputs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "assets" / "content_chelsea.jpg"
@@ -21,19 +22,7 @@ def client(app_url: str):
 
 
 def _shared(size: int = 128) -> list:
-    handle = gradio_client.handle_file
-    return [
-        handle(str(CONTENT)),
-        handle(str(STYLE)),
-        None,
-        0.5,
-        1.0,
-        size,
-        "style",
-        1.0,
-        None,
-        None,
-    ]
+    return page_inputs(CONTENT, STYLE, size)
 
 
 def _optimize(client, budget: float):
