@@ -78,10 +78,21 @@ class Upload(gr.Image):
 # --- Handlers: page values in, page values out ----------------------------------------------
 
 
-def _job(content, style, second_style, second_style_share, strength=1.0, size=512,
-         colors="style", style_scale=1.0, mask=None, mask_file=None, init="content",
-         time_budget=None,
-         emphasis="balanced"):  # fmt: skip
+def _job(
+    content,
+    style,
+    second_style,
+    second_style_share,
+    strength=1.0,
+    size=512,
+    colors="style",
+    style_scale=1.0,
+    mask=None,
+    mask_file=None,
+    init="content",
+    time_budget=None,
+    emphasis="balanced",
+):
     """The page's values as a validated job (raises `InputError` for bad input)."""
     if not content or not style:
         raise InputError("Upload a content photo and a style image first.")
@@ -105,8 +116,11 @@ def _mask(painted: dict | None, uploaded: str | None) -> np.ndarray | str | None
     strokes' opacity, whatever their colour), else none."""
     if uploaded:
         return uploaded
-    strokes = [layer[..., 3] for layer in (painted or {}).get("layers") or []
-               if layer is not None and layer.ndim == 3 and layer.shape[2] == 4]  # fmt: skip
+    strokes = [
+        layer[..., 3]
+        for layer in (painted or {}).get("layers") or []
+        if layer is not None and layer.ndim == 3 and layer.shape[2] == 4
+    ]
     if not strokes or max(int(stroke.max()) for stroke in strokes) == 0:
         return None
     return np.max(strokes, axis=0).astype(np.float32) / 255.0
@@ -132,28 +146,65 @@ def _numbers(result: pipeline.Result) -> str:
     return f"{report.made_by(result)}  \n{losses}"
 
 
-def run_fast(content, style, second_style, second_style_share, strength, size, colors,
-             style_scale, mask, mask_file):  # fmt: skip
+def run_fast(
+    content,
+    style,
+    second_style,
+    second_style_share,
+    strength,
+    size,
+    colors,
+    style_scale,
+    mask,
+    mask_file,
+):
     """Fast path only: the image and what made it, in about a second (losses come next)."""
     try:
-        job = _job(content, style, second_style, second_style_share, strength, size,
-                   colors, style_scale, mask, mask_file)  # fmt: skip
+        job = _job(
+            content,
+            style,
+            second_style,
+            second_style_share,
+            strength,
+            size,
+            colors,
+            style_scale,
+            mask,
+            mask_file,
+        )
         result = job.fast()
     except Exception as error:
         return None, _failure(error)
     return to_uint8(result.image), _numbers(result)
 
 
-def measure_fast(content, style, second_style, second_style_share, colors, style_scale, mask,
-                 mask_file, fast_image,
-                 numbers):  # fmt: skip
+def measure_fast(
+    content,
+    style,
+    second_style,
+    second_style_share,
+    colors,
+    style_scale,
+    mask,
+    mask_file,
+    fast_image,
+    numbers,
+):
     """The fast result's Gatys losses, as its own queued event so the fast slot is free."""
     if fast_image is None or MEASURING not in (numbers or ""):
         return gr.skip()
     try:
-        job = _job(content, style, second_style, second_style_share,
-                   size=max(fast_image.shape[:2]), colors=colors, style_scale=style_scale,
-                   mask=mask, mask_file=mask_file)  # fmt: skip
+        job = _job(
+            content,
+            style,
+            second_style,
+            second_style_share,
+            size=max(fast_image.shape[:2]),
+            colors=colors,
+            style_scale=style_scale,
+            mask=mask,
+            mask_file=mask_file,
+        )
         losses = report.losses_line(job.score(fast_image / 255.0), bold="**")  # the PNG shown
     except Exception as error:
         losses = _failure(error)
@@ -162,8 +213,18 @@ def measure_fast(content, style, second_style, second_style_share, colors, style
     return numbers.replace(MEASURING, losses)
 
 
-def run_example(content, style, second_style, second_style_share, strength, size,
-                colors, style_scale, mask, mask_file):  # fmt: skip
+def run_example(
+    content,
+    style,
+    second_style,
+    second_style_share,
+    strength,
+    size,
+    colors,
+    style_scale,
+    mask,
+    mask_file,
+):
     """An example clicked: its fast result with losses, in place of all earlier results."""
     inputs = (content, style, second_style, second_style_share)
     perceptual = (colors, style_scale, mask, mask_file)
@@ -194,17 +255,30 @@ def run_optimize(
     stop = _stops[request.session_hash] = threading.Event()
     shown, curve = (gr.skip(), gr.skip()), []
     try:
-        job = _job(content, style, second_style, second_style_share, strength, size,
-                   colors, style_scale, mask, mask_file, init, time_budget,
-                   emphasis)  # fmt: skip
+        job = _job(
+            content,
+            style,
+            second_style,
+            second_style_share,
+            strength,
+            size,
+            colors,
+            style_scale,
+            mask,
+            mask_file,
+            init,
+            time_budget,
+            emphasis,
+        )
         run = job.optimize(None if fast_image is None else fast_image / 255.0, stop)
         if run.fast_result is not None:
             shown = to_uint8(run.fast_result.image), _numbers(run.fast_result)
         for step in run:
             best = step.best_losses.get("total", step.losses["total"])
             curve.append({"step": step.step, "loss": best, "series": OPTIMIZED_SERIES})
-            progress(min(step.seconds / job.optimize_options.time_budget, 1.0),
-                     desc=f"step {step.step}")  # fmt: skip
+            progress(
+                min(step.seconds / job.optimize_options.time_budget, 1.0), desc=f"step {step.step}"
+            )
             if step.preview is not None:
                 status = f"step {step.step} · {step.seconds:.0f} s"
                 yield *shown, to_uint8(step.preview), status, _curve(curve, run.fast_loss)
@@ -343,9 +417,18 @@ class Page:
     @property
     def shared(self) -> list:
         """The inputs both paths use, in the handlers' order."""
-        return [self.content, self.style, self.second_style, self.second_style_share,
-                self.strength, self.size, self.colors, self.style_scale, self.mask,
-                self.mask_file]  # fmt: skip
+        return [
+            self.content,
+            self.style,
+            self.second_style,
+            self.second_style_share,
+            self.strength,
+            self.size,
+            self.colors,
+            self.style_scale,
+            self.mask,
+            self.mask_file,
+        ]
 
 
 def _upload(label: str, elem_id: str, height: int = 220) -> Upload:
@@ -353,8 +436,9 @@ def _upload(label: str, elem_id: str, height: int = 220) -> Upload:
 
 
 def _result(label: str, elem_id: str) -> tuple[gr.Image, gr.Markdown]:
-    image = gr.Image(label=label, format="png", interactive=False, elem_id=f"{elem_id}-image",
-                     height=340)  # fmt: skip
+    image = gr.Image(
+        label=label, format="png", interactive=False, elem_id=f"{elem_id}-image", height=340
+    )
     return image, gr.Markdown(elem_id=f"{elem_id}-numbers")
 
 
@@ -383,33 +467,46 @@ def layout() -> Page:
                 content = _upload("Content photo", "content")
                 style = _upload("Style image", "style")
             with gr.Row():
-                size = gr.Slider(*PAGE_SIZE_LIMITS, value=DEVICE_DEFAULTS[where.kind].size,
-                                 step=32, label="Output long side (px)")  # fmt: skip
+                size = gr.Slider(
+                    *PAGE_SIZE_LIMITS,
+                    value=DEVICE_DEFAULTS[where.kind].size,
+                    step=32,
+                    label="Output long side (px)",
+                )
                 strength = gr.Slider(0, 1, value=1, step=0.05, label="Style strength (fast)")
             with gr.Row():
-                colors = gr.Radio([(report.COLOR_LABELS[v], v) for v in COLORS], value="style",
-                                  label="Colours")  # fmt: skip
-                style_scale = gr.Slider(*STYLE_SCALE_LIMITS, value=1.0, step=0.25,
-                                        label="Brush size (style scale)")  # fmt: skip
+                colors = gr.Radio(
+                    [(report.COLOR_LABELS[v], v) for v in COLORS], value="style", label="Colours"
+                )
+                style_scale = gr.Slider(
+                    *STYLE_SCALE_LIMITS, value=1.0, step=0.25, label="Brush size (style scale)"
+                )
             with gr.Accordion("Mix in a second style", open=False):
                 second_style = _upload("Second style (optional)", "second-style", height=160)
                 share = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second style")
             with gr.Accordion("Where the style goes (mask)", open=False):
                 mask = gr.ImageEditor(
-                    label="Paint where the first style goes", type="numpy", image_mode="RGBA",
-                    sources=(), brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
-                    layers=False, elem_id="mask", height=260,
-                )  # fmt: skip
+                    label="Paint where the first style goes",
+                    type="numpy",
+                    image_mode="RGBA",
+                    sources=(),
+                    brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
+                    layers=False,
+                    elem_id="mask",
+                    height=260,
+                )
                 gr.Markdown(
                     "Painted: the style (the first, with two). Unpainted: the photo kept (the "
                     "second style, with two). Or upload a mask: white and black, grey mixes."
                 )
                 mask_file = _upload("Mask image (optional)", "mask-file", height=140)
             with gr.Accordion("Optimization settings", open=False):
-                init = gr.Radio([(INIT_LABELS[v], v) for v in INITS], value="fast",
-                                label="Start from")  # fmt: skip
-                budget = gr.Slider(*PAGE_TIME_BUDGET_LIMITS, value=60, step=5,
-                                   label="Time budget (s)")  # fmt: skip
+                init = gr.Radio(
+                    [(INIT_LABELS[v], v) for v in INITS], value="fast", label="Start from"
+                )
+                budget = gr.Slider(
+                    *PAGE_TIME_BUDGET_LIMITS, value=60, step=5, label="Time budget (s)"
+                )
                 emphasis = gr.Radio(list(STYLE_EMPHASIS), value="balanced", label="Style emphasis")
             with gr.Row():
                 fast_button = gr.Button("Fast", variant="primary", elem_id="fast")
@@ -422,19 +519,46 @@ def layout() -> Page:
                         fast_image, fast_numbers = _result("Fast", "fast")
                     with gr.Column():
                         optimized_image, optimized_numbers = _result("Optimized", "optimized")
-                slider = gr.ImageSlider(label="Fast ◀ ▶ Optimized", type="numpy", format="png",
-                                        interactive=False, elem_id="slider")  # fmt: skip
-                curve = gr.LinePlot(x="step", y="loss", color="series", label="Optimizer loss",
-                                    y_title="loss (optimizer's objective)")  # fmt: skip
+                slider = gr.ImageSlider(
+                    label="Fast ◀ ▶ Optimized",
+                    type="numpy",
+                    format="png",
+                    interactive=False,
+                    elem_id="slider",
+                )
+                curve = gr.LinePlot(
+                    x="step",
+                    y="loss",
+                    color="series",
+                    label="Optimizer loss",
+                    y_title="loss (optimizer's objective)",
+                )
             inside_vgg_tab = _inside_vgg()
-    return Page(content=content, style=style, second_style=second_style,
-                second_style_share=share, strength=strength, size=size,
-                colors=colors, style_scale=style_scale, mask=mask, mask_file=mask_file, init=init,
-                time_budget=budget, emphasis=emphasis,
-                fast_button=fast_button, optimize_button=optimize_button,
-                stop_button=stop_button, slider=slider, fast_image=fast_image,
-                fast_numbers=fast_numbers, optimized_image=optimized_image,
-                optimized_numbers=optimized_numbers, curve=curve, **inside_vgg_tab)  # fmt: skip
+    return Page(
+        content=content,
+        style=style,
+        second_style=second_style,
+        second_style_share=share,
+        strength=strength,
+        size=size,
+        colors=colors,
+        style_scale=style_scale,
+        mask=mask,
+        mask_file=mask_file,
+        init=init,
+        time_budget=budget,
+        emphasis=emphasis,
+        fast_button=fast_button,
+        optimize_button=optimize_button,
+        stop_button=stop_button,
+        slider=slider,
+        fast_image=fast_image,
+        fast_numbers=fast_numbers,
+        optimized_image=optimized_image,
+        optimized_numbers=optimized_numbers,
+        curve=curve,
+        **inside_vgg_tab,
+    )
 
 
 def _inside_vgg() -> dict:
@@ -449,20 +573,35 @@ def _inside_vgg() -> dict:
             layer = gr.Dropdown(list(visualize.LAYERS), value="block1_conv1", label="Layer")
             show_layer = gr.Button("Show layer")
         with gr.Row():
-            views = tuple(gr.Image(label=label, interactive=False) for label in (
-                "Content: strongest feature maps", "Style: strongest feature maps",
-                "Style Gram matrix (first 64 channels)"))  # fmt: skip
+            views = tuple(
+                gr.Image(label=label, interactive=False)
+                for label in (
+                    "Content: strongest feature maps",
+                    "Style: strongest feature maps",
+                    "Style Gram matrix (first 64 channels)",
+                )
+            )
         layer_note = gr.Markdown(elem_id="layer-note")
         gr.Markdown(
             "With a mask (*Where the style goes*): the mask as this layer sees it, and the Gram "
             "matrix each region's features are matched to."
         )
         with gr.Row():
-            regions = tuple(gr.Image(label=label, interactive=False) for label in (
-                "Mask at this layer (yellow: first style)", "White region's target Gram matrix",
-                "Black region's target (second style, or the photo's own)"))  # fmt: skip
-    return {"layer": layer, "show_layer": show_layer, "layer_views": views,
-            "layer_note": layer_note, "region_views": regions}  # fmt: skip
+            regions = tuple(
+                gr.Image(label=label, interactive=False)
+                for label in (
+                    "Mask at this layer (yellow: first style)",
+                    "White region's target Gram matrix",
+                    "Black region's target (second style, or the photo's own)",
+                )
+            )
+    return {
+        "layer": layer,
+        "show_layer": show_layer,
+        "layer_views": views,
+        "layer_note": layer_note,
+        "region_views": regions,
+    }
 
 
 # --- Wiring: which event calls which handler --------------------------------------------------
@@ -475,27 +614,41 @@ def wire(page: Page) -> None:
     for component in page.shared:
         component.input(clear_results, None, results, queue=False, api_visibility="private")
 
-    measure_inputs = [*page.shared[:4], *page.shared[6:], page.fast_image,
-                      page.fast_numbers]  # fmt: skip
+    measure_inputs = [*page.shared[:4], *page.shared[6:], page.fast_image, page.fast_numbers]
     # The mask is painted over the photo.
-    page.content.change(_paint_over, page.content, page.mask, queue=False,
-                        api_visibility="private")  # fmt: skip
-    measure = {"fn": measure_fast, "inputs": measure_inputs, "outputs": page.fast_numbers,
-               "concurrency_limit": 1, "concurrency_id": "losses"}  # fmt: skip
+    page.content.change(_paint_over, page.content, page.mask, queue=False, api_visibility="private")
+    measure = {
+        "fn": measure_fast,
+        "inputs": measure_inputs,
+        "outputs": page.fast_numbers,
+        "concurrency_limit": 1,
+        "concurrency_id": "losses",
+    }
     page.fast_button.click(
-        run_fast, page.shared, fast_outputs,
-        api_name="fast", concurrency_limit=2, concurrency_id="fast",
-    ).then(**measure, api_name="fast_losses")  # fmt: skip
+        run_fast,
+        page.shared,
+        fast_outputs,
+        api_name="fast",
+        concurrency_limit=2,
+        concurrency_id="fast",
+    ).then(**measure, api_name="fast_losses")
     page.optimize_button.click(
         run_optimize,
         [*page.shared, page.init, page.time_budget, page.emphasis, page.fast_image],
         [*fast_outputs, page.optimized_image, page.optimized_numbers, page.curve],
-        api_name="optimize", concurrency_limit=1, concurrency_id="optimize",
-    ).then(**measure, api_visibility="private")  # fmt: skip
+        api_name="optimize",
+        concurrency_limit=1,
+        concurrency_id="optimize",
+    ).then(**measure, api_visibility="private")
     page.stop_button.click(stop_optimize, None, None, queue=False, api_visibility="private")
     for image in (page.fast_image, page.optimized_image):
-        image.change(slider_pair, [page.fast_image, page.optimized_image], page.slider,
-                     queue=False, api_visibility="private")  # fmt: skip
+        image.change(
+            slider_pair,
+            [page.fast_image, page.optimized_image],
+            page.slider,
+            queue=False,
+            api_visibility="private",
+        )
     page.show_layer.click(
         inside_vgg,
         [page.content, page.style, page.second_style, page.mask, page.mask_file, page.layer],
@@ -507,9 +660,17 @@ def wire(page: Page) -> None:
     if rows:
         # Run on click, not cached: a cached failure (say, a download that failed once) would
         # be served for good.
-        gr.Examples(rows, page.shared, results, fn=run_example, cache_examples=False,
-                    run_on_click=True, example_labels=labels, api_visibility="private",
-                    label="Famous paintings: click one")  # fmt: skip
+        gr.Examples(
+            rows,
+            page.shared,
+            results,
+            fn=run_example,
+            cache_examples=False,
+            run_on_click=True,
+            example_labels=labels,
+            api_visibility="private",
+            label="Famous paintings: click one",
+        )
 
 
 def build_demo() -> gr.Blocks:

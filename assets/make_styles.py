@@ -71,8 +71,15 @@ def shapes(seed: int = 11) -> Image.Image:
     ground = (1 - shade) * np.array([238, 222, 186]) + shade * np.array([196, 150, 108])
     canvas = Image.fromarray(ground.astype(np.uint8))
     draw = ImageDraw.Draw(canvas)
-    colours = [(200, 40, 40), (30, 60, 150), (240, 190, 30), (20, 20, 20), (40, 130, 90),
-               (220, 110, 30), (120, 50, 140)]  # fmt: skip
+    colours = [
+        (200, 40, 40),
+        (30, 60, 150),
+        (240, 190, 30),
+        (20, 20, 20),
+        (40, 130, 90),
+        (220, 110, 30),
+        (120, 50, 140),
+    ]
 
     def pick() -> tuple[int, int, int]:
         return colours[rng.integers(len(colours))]
@@ -89,8 +96,10 @@ def shapes(seed: int = 11) -> Image.Image:
         for i in range(4):
             for j in range(4):
                 colour = pick() if (i + j) % 2 else (245, 240, 225)
-                draw.rectangle((x + i * cell, y + j * cell, x + (i + 1) * cell, y + (j + 1) * cell),
-                               fill=colour)  # fmt: skip
+                draw.rectangle(
+                    (x + i * cell, y + j * cell, x + (i + 1) * cell, y + (j + 1) * cell),
+                    fill=colour,
+                )
     for _ in range(9):  # circles, some with concentric rings
         x, y = rng.uniform(0.1, 0.9, size=2) * SIZE
         radius = rng.uniform(18, 90)

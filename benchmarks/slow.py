@@ -133,39 +133,58 @@ def compare(size: int, baseline: dict, history: int, colour_gain: float) -> list
     tutorial_step, retraced = tutorial_seconds_per_step(size)
     recorded = baseline["loss"][: len(retraced)]
     drift = max(abs(a - b) / b for a, b in zip(retraced, recorded, strict=True))
-    log(f"{size}px: the tutorial's code retraces the recorded curve's first {len(retraced)} "
-        f"steps within {drift:.1e} (relative)")  # fmt: skip
+    log(
+        f"{size}px: the tutorial's code retraces the recorded curve's first {len(retraced)} "
+        f"steps within {drift:.1e} (relative)"
+    )
     if drift > 1e-3:
         raise SystemExit(f"the recorded baseline does not match the tutorial's code at {size}px")
     target = baseline["loss"][TUTORIAL_STEPS]
     tutorial_seconds = TUTORIAL_STEPS * tutorial_step
     tutorial_curve = [(k * tutorial_step, loss) for k, loss in enumerate(baseline["loss"])]
-    log(f"{size}px: tutorial {tutorial_step:.3f} s/step, target {target:.4g} at "
-        f"{tutorial_seconds:.0f} s; running ours (load {load()})")  # fmt: skip
-    options = OptimizeOptions(preset="tutorial", steps=10**6, time_budget=tutorial_seconds,
-                              history=history, colour_gain=colour_gain)  # fmt: skip
+    log(
+        f"{size}px: tutorial {tutorial_step:.3f} s/step, target {target:.4g} at "
+        f"{tutorial_seconds:.0f} s; running ours (load {load()})"
+    )
+    options = OptimizeOptions(
+        preset="tutorial",
+        steps=10**6,
+        time_budget=tutorial_seconds,
+        history=history,
+        colour_gain=colour_gain,
+    )
     ours, image = run_ours(size, target, options)
     ours_seconds = first_time_below(ours, target)
     scored = losses.score(image, *problem(size)[:1], [problem(size)[1]])
     budgets = [b for b in (15, 30, 60, 120, 240, 480) if b < (ours_seconds or tutorial_seconds)]
-    rows = [f"| {size} | {budget:.0f} | {loss_at(tutorial_curve, budget):.4g} | "
-            f"{loss_at(ours, budget):.4g} |" for budget in [*budgets, ours[-1][0]]]  # fmt: skip
+    rows = [
+        f"| {size} | {budget:.0f} | {loss_at(tutorial_curve, budget):.4g} | "
+        f"{loss_at(ours, budget):.4g} |"
+        for budget in [*budgets, ours[-1][0]]
+    ]
     speedup = f"{tutorial_seconds / ours_seconds:.1f}x" if ours_seconds else "not reached"
-    summary = (f"| {size} | {target:.4g} | {tutorial_seconds:.0f} s ({tutorial_step:.3f} s/step) | "
-               f"{ours_seconds or float('nan'):.1f} s ({len(ours)} evaluations) | {speedup} | "
-               f"{scored['style_loss'] + scored['content_loss']:.4g} | {load()} |")  # fmt: skip
+    summary = (
+        f"| {size} | {target:.4g} | {tutorial_seconds:.0f} s ({tutorial_step:.3f} s/step) | "
+        f"{ours_seconds or float('nan'):.1f} s ({len(ours)} evaluations) | {speedup} | "
+        f"{scored['style_loss'] + scored['content_loss']:.4g} | {load()} |"
+    )
     return [summary, *rows]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, nargs="+", default=[256, 512],
-                        help="sizes for --record-baseline")  # fmt: skip
+    parser.add_argument(
+        "--size", type=int, nargs="+", default=[256, 512], help="sizes for --record-baseline"
+    )
     parser.add_argument("--record-baseline", metavar="FILE", help="write the tutorial curves")
     parser.add_argument("--baseline", metavar="FILE", help="tutorial curves recorded before")
     parser.add_argument("--compare", type=int, nargs="*", metavar="SIZE", default=[])
-    parser.add_argument("--colour-gain", type=float, default=COLOUR_GAIN,
-                        help="our L-BFGS's colour metric (1: none)")  # fmt: skip
+    parser.add_argument(
+        "--colour-gain",
+        type=float,
+        default=COLOUR_GAIN,
+        help="our L-BFGS's colour metric (1: none)",
+    )
     parser.add_argument("--history", type=int, default=HISTORY, help="our L-BFGS's")
     parser.add_argument("--speed", type=int, nargs="*", metavar="SIZE", default=[])
     parser.add_argument("--end-to-end", type=int, nargs="*", metavar="SIZE", default=[])
@@ -179,10 +198,12 @@ def main() -> None:
     baselines = {}
     if args.baseline:
         baselines = {curve["size"]: curve for curve in json.loads(Path(args.baseline).read_text())}
-    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, "
-          f"GPU: {bool(tf.config.list_physical_devices('GPU'))}, "
-          f"our L-BFGS: colour gain {args.colour_gain:g}, "
-          f"history {args.history}\n")  # fmt: skip
+    print(
+        f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, "
+        f"GPU: {bool(tf.config.list_physical_devices('GPU'))}, "
+        f"our L-BFGS: colour gain {args.colour_gain:g}, "
+        f"history {args.history}\n"
+    )
     if args.compare:
         print(
             "| px | tutorial loss after 1000 steps (target) | tutorial time to it | ours | "
@@ -196,16 +217,22 @@ def main() -> None:
         print("\n| px | time budget (s) | tutorial loss | ours |\n|---|---|---|---|")
         print("\n".join(details))
     if args.speed:
-        print("\n| px | tutorial's code s/step | our Adam s/step | our L-BFGS s/evaluation | "
-              "scipy L-BFGS-B s/evaluation | our L-BFGS, two styles in two regions | "
-              "peak RSS MiB | load |")  # fmt: skip
+        print(
+            "\n| px | tutorial's code s/step | our Adam s/step | our L-BFGS s/evaluation | "
+            "scipy L-BFGS-B s/evaluation | our L-BFGS, two styles in two regions | "
+            "peak RSS MiB | load |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for size in args.speed:
             recipe = tutorial_seconds_per_step(size)[0]
             ours = [seconds_per_step(size, name) for name in ("adam", "lbfgs", "lbfgs-b")]
             ours.append(seconds_per_step(size, "lbfgs", regions=True))
-            print(f"| {size} | {recipe:.3f} | " + " | ".join(f"{value:.3f}" for value in ours)
-                  + f" | {peak_memory_mib():.0f} | {load()} |", flush=True)  # fmt: skip
+            print(
+                f"| {size} | {recipe:.3f} | "
+                + " | ".join(f"{value:.3f}" for value in ours)
+                + f" | {peak_memory_mib():.0f} | {load()} |",
+                flush=True,
+            )
     for size in args.end_to_end:
         print(end_to_end(size, baselines.get(size)), flush=True)
 
@@ -218,14 +245,18 @@ def end_to_end(size: int, baseline: dict | None) -> str:
     seconds = time.perf_counter() - started
     scored = losses.score(final.preview, content, [style])
     ours = scored["style_loss"] + scored["content_loss"]
-    line = (f"\nDefault run at {size} px: {seconds:.1f} s end to end ({final.step} evaluations), "
-            f"scored {ours:.4g} (style {scored['style_loss']:.4g}, content "
-            f"{scored['content_loss']:.4g}); load {load()}")  # fmt: skip
+    line = (
+        f"\nDefault run at {size} px: {seconds:.1f} s end to end ({final.step} evaluations), "
+        f"scored {ours:.4g} (style {scored['style_loss']:.4g}, content "
+        f"{scored['content_loss']:.4g}); load {load()}"
+    )
     if baseline:
         tutorial_step = tutorial_seconds_per_step(size)[0]
         steps = int(seconds / tutorial_step)
-        line += (f"\nTutorial recipe in the same {seconds:.0f} s ({steps} steps at "
-                 f"{tutorial_step:.3f} s/step): {baseline['loss'][steps]:.4g}")  # fmt: skip
+        line += (
+            f"\nTutorial recipe in the same {seconds:.0f} s ({steps} steps at "
+            f"{tutorial_step:.3f} s/step): {baseline['loss'][steps]:.4g}"
+        )
     return line
 
 

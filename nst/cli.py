@@ -71,8 +71,13 @@ def _add_inputs(
     parser.add_argument("--mask", metavar="FILE", help=MASK_HELP)
     settings = _add_fields(parser, Settings())
     # The flag of earlier versions, kept for scripts that use it.
-    settings.add_argument("--preserve-color", action="store_const", dest="colors",
-                          const="luminance", help="the same as --colors luminance")  # fmt: skip
+    settings.add_argument(
+        "--preserve-color",
+        action="store_const",
+        dest="colors",
+        const="luminance",
+        help="the same as --colors luminance",
+    )
 
 
 def _report(progress) -> None:
@@ -102,8 +107,14 @@ def _optimize(args: argparse.Namespace) -> None:
     run = _job(args).optimize(preview_every=0)
     log = []
     for progress in run:
-        log.append({"step": progress.step, "seconds": round(progress.seconds, 3),
-                    "size": list(progress.size), **progress.losses})  # fmt: skip
+        log.append(
+            {
+                "step": progress.step,
+                "seconds": round(progress.seconds, 3),
+                "size": list(progress.size),
+                **progress.losses,
+            }
+        )
         if not progress.done:
             _report(progress)
     assert run.result is not None
@@ -133,8 +144,9 @@ def _score(args: argparse.Namespace) -> None:
     from nst import pipeline
 
     # The styles as a job of this image's size compares them (mixed equally, or in regions).
-    job = pipeline.prepare(args.content, args.styles, Settings(size=max(image.shape[:2])),
-                           mask=args.mask)  # fmt: skip
+    job = pipeline.prepare(
+        args.content, args.styles, Settings(size=max(image.shape[:2])), mask=args.mask
+    )
     print(json.dumps(job.score(image), indent=1))
 
 
@@ -168,8 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare", help="fast and optimized results of the same inputs, measured the same way"
     )
-    _add_inputs(compare, "folder for fast.png, optimized.png, side_by_side.png, metrics.json",
-                "OUT_DIR")  # fmt: skip
+    _add_inputs(
+        compare, "folder for fast.png, optimized.png, side_by_side.png, metrics.json", "OUT_DIR"
+    )
     _add_fields(compare, FastOptions())
     _add_fields(compare, COMPARE)
     compare.set_defaults(run=_compare)

@@ -18,8 +18,13 @@ from nst.images import resize, resize_map
 from nst.options import MIN_SIDE, STYLE_EMPHASIS, OptimizeOptions, normalize_mix
 from nst.vgg import FeatureExtractor, feature_extractor
 
-TUTORIAL_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1",
-                         "block5_conv1")  # fmt: skip
+TUTORIAL_STYLE_LAYERS = (
+    "block1_conv1",
+    "block2_conv1",
+    "block3_conv1",
+    "block4_conv1",
+    "block5_conv1",
+)
 
 
 @dataclass(frozen=True)
@@ -167,8 +172,10 @@ class StyleLoss:
             for style, area in zip(styles, style_regions, strict=True)
         ]
         if regions is None:
-            mixed = {name: sum(float(w) * g[name] for w, g in zip(style_mix, grams, strict=True))
-                     for name in preset.style_layers}  # fmt: skip
+            mixed = {
+                name: sum(float(w) * g[name] for w, g in zip(style_mix, grams, strict=True))
+                for name in preset.style_layers
+            }
             self.regions = [_Region(1.0, mixed, dict.fromkeys(preset.style_layers))]
         else:
             if len(regions) != len(styles):
@@ -176,9 +183,10 @@ class StyleLoss:
             fitted = [resize_map(area, content.shape[:2]) for area in regions]
             self.regions = [  # an empty region asks for nothing
                 _Region(float(np.mean(area)), gram, self._guides(area, content_features))
-                if np.any(area > 0) else _Region(0.0, {}, {})
+                if np.any(area > 0)
+                else _Region(0.0, {}, {})
                 for area, gram in zip(fitted, grams, strict=True)
-            ]  # fmt: skip
+            ]
         self.by_region = regions is not None
         # Each term's factor: its layer's weight, over its target's mean square when normalized.
         self.style_factors = [self._factors(preset.style_layers, r.targets) for r in self.regions]
@@ -186,10 +194,15 @@ class StyleLoss:
 
     def _grams(self, style: np.ndarray, area: np.ndarray | None) -> dict[str, tf.Tensor]:
         features = self.extractor(tf.constant(style[None], tf.float32))
-        guides = dict.fromkeys(self.preset.style_layers) if area is None else (
-            self._guides(area, features))  # fmt: skip
-        return {name: gram_matrix(_guided(features[name], guides[name]))
-                for name in self.preset.style_layers}  # fmt: skip
+        guides = (
+            dict.fromkeys(self.preset.style_layers)
+            if area is None
+            else (self._guides(area, features))
+        )
+        return {
+            name: gram_matrix(_guided(features[name], guides[name]))
+            for name in self.preset.style_layers
+        }
 
     def _guides(self, area: np.ndarray, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         return {name: guide(area, features[name].shape[1:3]) for name in self.preset.style_layers}
@@ -197,24 +210,32 @@ class StyleLoss:
     def _factors(self, weights: dict[str, float], targets: dict[str, tf.Tensor]) -> dict:
         if not self.preset.normalized:
             return dict(weights)
-        return {name: w / (float(tf.reduce_mean(targets[name] ** 2)) + 1e-8)
-                for name, w in weights.items()}  # fmt: skip
+        return {
+            name: w / (float(tf.reduce_mean(targets[name] ** 2)) + 1e-8)
+            for name, w in weights.items()
+        }
 
     def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
         preset = self.preset
         features = self.extractor(image)
         per_region = [
-            preset.style_weight * tf.add_n([tf.zeros(())] + [
-                factors[name] * gram_error(_guided(features[name], region.guides[name]), target)
-                for name, target in region.targets.items()
-            ])
+            preset.style_weight
+            * tf.add_n(
+                [tf.zeros(())]
+                + [
+                    factors[name] * gram_error(_guided(features[name], region.guides[name]), target)
+                    for name, target in region.targets.items()
+                ]
+            )
             for region, factors in zip(self.regions, self.style_factors, strict=True)
-        ]  # fmt: skip
+        ]
         style = tf.add_n([r.share * loss for r, loss in zip(self.regions, per_region, strict=True)])
-        content = preset.content_weight * tf.add_n([
-            self.content_factors[name] * tf.reduce_mean((features[name] - target) ** 2)
-            for name, target in self.content_targets.items()
-        ])  # fmt: skip
+        content = preset.content_weight * tf.add_n(
+            [
+                self.content_factors[name] * tf.reduce_mean((features[name] - target) ** 2)
+                for name, target in self.content_targets.items()
+            ]
+        )
         tv = preset.tv_weight * tf.reduce_sum(total_variation(image, preset.normalized))
         values = {"style": style, "content": content, "tv": tv, "total": style + content + tv}
         if self.by_region:

@@ -276,8 +276,15 @@ class _Run:
                 styles = [resize(style, _scaled(style.shape[:2], factor)) for style in plan.styles]
                 content = resize(plan.content, (h, w))
                 # StyleLoss brings the region maps to this scale's sizes.
-                loss = StyleLoss(content, styles, plan.preset, plan.style_mix, None, plan.regions,
-                                 plan.style_regions)  # fmt: skip
+                loss = StyleLoss(
+                    content,
+                    styles,
+                    plan.preset,
+                    plan.style_mix,
+                    None,
+                    plan.regions,
+                    plan.style_regions,
+                )
                 # A new size: losses from the previous one don't compare, so the best restarts.
                 self.best, self.best_losses = None, {"total": np.inf}
                 self.scale_size, self.scale_end = (h, w), self.step + max_steps

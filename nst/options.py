@@ -73,8 +73,10 @@ class DeviceDefaults:
 # PyTorch re-statement of the objective), so a T4, some 8x slower, does 500 in about a minute:
 # a converged result at twice the size (our L-BFGS reached the tutorial's 1000-step loss in
 # 250-300 evaluations on the CPU).
-DEVICE_DEFAULTS = {"CPU": DeviceDefaults(size=512, steps=50),
-                   "GPU": DeviceDefaults(size=1024, steps=500)}  # fmt: skip
+DEVICE_DEFAULTS = {
+    "CPU": DeviceDefaults(size=512, steps=50),
+    "GPU": DeviceDefaults(size=1024, steps=500),
+}
 # Moves in colour (zero mean over R, G, B) change VGG19's features far less than moves in
 # brightness, so the loss is flatter along them and L-BFGS's one-number initial Hessian steps too
 # timidly there. Evaluations to the tutorial recipe's 1000-step loss at 256 px, history 20, by
@@ -112,17 +114,24 @@ class Settings:
 
     size: int = _option(512, "output long side in pixels")
     style_mix: tuple[float, ...] | None = _option(
-        None, "weight of each style image in the mix (default equal)", type=float, nargs="+",
+        None,
+        "weight of each style image in the mix (default equal)",
+        type=float,
+        nargs="+",
         metavar="W",
-    )  # fmt: skip
+    )
     colors: str = _option(
-        "style", "the style's colours, the photo's (luminance from the result), or the style's "
-        "matched to the photo's colour histogram", choices=COLORS,
-    )  # fmt: skip
+        "style",
+        "the style's colours, the photo's (luminance from the result), or the style's "
+        "matched to the photo's colour histogram",
+        choices=COLORS,
+    )
     style_scale: float = _option(
-        1.0, f"brush size, {STYLE_SCALE_LIMITS[0]:g} to {STYLE_SCALE_LIMITS[1]:g}: the style's "
-        "scale relative to the output (larger: broader strokes)", metavar="S",
-    )  # fmt: skip
+        1.0,
+        f"brush size, {STYLE_SCALE_LIMITS[0]:g} to {STYLE_SCALE_LIMITS[1]:g}: the style's "
+        "scale relative to the output (larger: broader strokes)",
+        metavar="S",
+    )
 
     def __post_init__(self) -> None:
         low, high = SIZE_LIMITS
@@ -183,14 +192,18 @@ class OptimizeOptions:
     optimizer: str = _option("lbfgs", "the optimizer", choices=OPTIMIZERS)
     init: str = _option("content", "where the optimization starts", choices=INITS)
     steps: int | None = _option(
-        None, "loss evaluations in all (default: 50 on a CPU, 500 on a GPU, or what the time "
-        "budget allows)", type=int,
-    )  # fmt: skip
+        None,
+        "loss evaluations in all (default: 50 on a CPU, 500 on a GPU, or what the time "
+        "budget allows)",
+        type=int,
+    )
     time_budget: float | None = _option(None, "stop after S seconds", type=float, metavar="S")
-    preset: str = _option("default", "the loss definition (tutorial: TF's tutorial)",
-                          choices=PRESETS)  # fmt: skip
-    emphasis: str = _option("balanced", "how much the style counts against the content",
-                            choices=tuple(STYLE_EMPHASIS))  # fmt: skip
+    preset: str = _option(
+        "default", "the loss definition (tutorial: TF's tutorial)", choices=PRESETS
+    )
+    emphasis: str = _option(
+        "balanced", "how much the style counts against the content", choices=tuple(STYLE_EMPHASIS)
+    )
     style_weight: float | None = _option(None, "override the preset's", type=float, metavar="W")
     content_weight: float | None = _option(None, "override the preset's", type=float, metavar="W")
     tv_weight: float | None = _option(None, "override the preset's", type=float, metavar="W")

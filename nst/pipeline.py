@@ -118,8 +118,9 @@ class Job:
             made = [fast.stylize(self.content, self.styles, self.style_mix, options, scale)]
             image = made[0].image
         else:
-            made = [fast.stylize(self.content, [style], (1.0,), options, scale)
-                    for style in self.styles]  # fmt: skip
+            made = [
+                fast.stylize(self.content, [style], (1.0,), options, scale) for style in self.styles
+            ]
             white = _feather(self.mask)[..., None]
             black = made[1].image if len(made) == 2 else self.content
             image = white * made[0].image + (1.0 - white) * black
@@ -204,8 +205,9 @@ def prepare(
                 "The mask is all black, so no part of the photo would take the style: paint "
                 "(in white) where the style should go."
             )
-    return Job(content_image, style_images, style_mix, settings, fast_options, optimize_options,
-               mask_map)  # fmt: skip
+    return Job(
+        content_image, style_images, style_mix, settings, fast_options, optimize_options, mask_map
+    )
 
 
 class Optimization:
@@ -273,8 +275,14 @@ class Optimization:
 
         job = self.job
         preset, targets = losses.preset_for(job.optimize_options), job.targets
-        loss = losses.StyleLoss(job.content, targets.styles, preset, targets.style_mix,
-                                targets.regions, targets.style_regions)  # fmt: skip
+        loss = losses.StyleLoss(
+            job.content,
+            targets.styles,
+            preset,
+            targets.style_mix,
+            targets.regions,
+            targets.style_regions,
+        )
         image = resize(np.asarray(image, np.float32), job.content.shape[:2])
         return float(loss(tf.constant(image[None]))["total"])
 

@@ -82,8 +82,10 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray]], gap: int = 12) -> np.
         if size == 8 or all(fits(label, w) for (label, _), w in zip(panels, widths, strict=True)):
             break
         size -= 1
-    panels = [(_wrap(label.replace("×", "x"), width, fits), image)
-              for (label, image), width in zip(panels, widths, strict=True)]  # fmt: skip
+    panels = [
+        (_wrap(label.replace("×", "x"), width, fits), image)
+        for (label, image), width in zip(panels, widths, strict=True)
+    ]
     lines = max(label.count("\n") + 1 for label, _ in panels)
     label_height = round(size * 1.3 * lines) + gap
     canvas = Image.new(

@@ -17,13 +17,23 @@ from nst.vgg import LOSS_LAYERS, feature_extractor
 LAYERS = LOSS_LAYERS  # the layers a user can inspect
 
 # Viridis at nine stops: perceptually even, readable in grey, no matplotlib needed.
-_VIRIDIS = np.array(
-    [
-        [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
-        [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37],
-    ],
-    dtype=np.float32,
-) / 255.0  # fmt: skip
+_VIRIDIS = (
+    np.array(
+        [
+            [68, 1, 84],
+            [71, 44, 122],
+            [59, 81, 139],
+            [44, 113, 142],
+            [33, 144, 141],
+            [39, 173, 129],
+            [92, 200, 99],
+            [170, 220, 50],
+            [253, 231, 37],
+        ],
+        dtype=np.float32,
+    )
+    / 255.0
+)
 
 
 def colormap(values: np.ndarray) -> np.ndarray:

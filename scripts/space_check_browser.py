@@ -60,9 +60,15 @@ BARE_ERROR_GRACE = 5  # seconds an "Error" badge may stand alone before a toast 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without these, Chromium keeps calling Google's hosts, which this network refuses.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 # One snapshot of what the page shows: per result component its images, status overlay text,
 # error badges and markdown text; plus every toast on screen.
@@ -228,12 +234,20 @@ def run(url: str, shots: Path) -> list[str]:
             while True:
                 state = s.snapshot()
                 if state["fast_image"] and state["fast_image"]["imgs"]:
-                    s.log("Fast: image", time.monotonic() - t, "PASS", _describe(
-                        state["fast_numbers"]))  # fmt: skip
+                    s.log(
+                        "Fast: image",
+                        time.monotonic() - t,
+                        "PASS",
+                        _describe(state["fast_numbers"]),
+                    )
                     break
                 if time.monotonic() > deadline:
-                    s.log("Fast: image", time.monotonic() - t, "FAIL (no image)",
-                          _describe(state["fast_image"]))  # fmt: skip
+                    s.log(
+                        "Fast: image",
+                        time.monotonic() - t,
+                        "FAIL (no image)",
+                        _describe(state["fast_image"]),
+                    )
                     failures.append(f"Fast: no image within {FAST_TIMEOUT} s")
                     break
                 page.wait_for_timeout(250)
@@ -325,16 +339,28 @@ def _wait_optimize(s: Session, t: float, toasts_before: int) -> list[str]:
                 return _judge_message("Optimize", worded[-1])
             badge_since = badge_since or time.monotonic()
             if time.monotonic() - badge_since > BARE_ERROR_GRACE:
-                s.log("Optimize", time.monotonic() - t, "FAIL (bare Error)",
-                      f"image: {_describe(image)}; numbers: {_describe(numbers)}")  # fmt: skip
-                return ["Optimize: the page shows a bare 'Error' with no words in place of the "
-                        "optimized image"]  # fmt: skip
+                s.log(
+                    "Optimize",
+                    time.monotonic() - t,
+                    "FAIL (bare Error)",
+                    f"image: {_describe(image)}; numbers: {_describe(numbers)}",
+                )
+                return [
+                    "Optimize: the page shows a bare 'Error' with no words in place of the "
+                    "optimized image"
+                ]
         if time.monotonic() > deadline:
             what = "a spinner that never ends" if running else "nothing"
-            s.log("Optimize", time.monotonic() - t, f"FAIL (timeout: {what})",
-                  f"image: {_describe(image)}; numbers: {_describe(numbers)}")  # fmt: skip
-            return [f"Optimize: neither an image nor a message within {OPTIMIZE_TIMEOUT} s "
-                    f"({what}; last progress: {last_progress or 'none'})"]  # fmt: skip
+            s.log(
+                "Optimize",
+                time.monotonic() - t,
+                f"FAIL (timeout: {what})",
+                f"image: {_describe(image)}; numbers: {_describe(numbers)}",
+            )
+            return [
+                f"Optimize: neither an image nor a message within {OPTIMIZE_TIMEOUT} s "
+                f"({what}; last progress: {last_progress or 'none'})"
+            ]
         s.page.wait_for_timeout(250)
 
 

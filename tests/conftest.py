@@ -56,12 +56,17 @@ def serve(folder: Path, script: Path = REPO / "app.py", **env: str) -> Iterator[
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     log_path = folder / "server.log"
-    environment = {**os.environ, "GRADIO_SERVER_PORT": str(port),
-                   "GRADIO_SERVER_NAME": "127.0.0.1", **env}  # fmt: skip
+    environment = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        **env,
+    }
     environment = {key: value for key, value in environment.items() if value != ""}
     with log_path.open("w") as log:
-        server = subprocess.Popen([sys.executable, str(script)], cwd=REPO, env=environment,
-                                  stdout=log, stderr=log)  # fmt: skip
+        server = subprocess.Popen(
+            [sys.executable, str(script)], cwd=REPO, env=environment, stdout=log, stderr=log
+        )
         url = f"http://127.0.0.1:{port}/"
         try:
             deadline = time.monotonic() + 120

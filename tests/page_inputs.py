@@ -7,5 +7,15 @@ from gradio_client import handle_file
 
 
 def page_inputs(content: Path, style: Path, size: int, strength: float = 1.0) -> list:
-    return [handle_file(str(content)), handle_file(str(style)), None, 0.5, strength, size,
-            "style", 1.0, None, None]  # fmt: skip
+    return [
+        handle_file(str(content)),
+        handle_file(str(style)),
+        None,
+        0.5,
+        strength,
+        size,
+        "style",
+        1.0,
+        None,
+        None,
+    ]

@@ -36,9 +36,13 @@ def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None
     assert "style loss" in with_losses and "lite" in with_losses
 
     job = client.submit(
-        *_shared_inputs(photo, painting), "fast", 10, "balanced",
-        gradio_client.handle_file(fast_path), api_name="/optimize",
-    )  # fmt: skip
+        *_shared_inputs(photo, painting),
+        "fast",
+        10,
+        "balanced",
+        gradio_client.handle_file(fast_path),
+        api_name="/optimize",
+    )
     *_, optimized_path, numbers, curve = job.result(timeout=300)
     optimized = np.asarray(Image.open(optimized_path))
     assert optimized.shape == fast_image.shape
@@ -86,9 +90,14 @@ def test_inside_vgg_shows_feature_maps_and_the_gram_matrix(
 ) -> None:
     handle = gradio_client.handle_file
     content_maps, style_maps, gram, note, *regions = client.predict(
-        handle(str(photo)), handle(str(painting)), None, None, None, "block3_conv1",
+        handle(str(photo)),
+        handle(str(painting)),
+        None,
+        None,
+        None,
+        "block3_conv1",
         api_name="/inside_vgg",
-    )  # fmt: skip
+    )
     assert note.startswith("block3_conv1: 256 channels") and regions == [None] * 3
     gram_image = np.asarray(Image.open(gram))
     assert gram_image.shape[0] == gram_image.shape[1]  # a channels × channels matrix
@@ -146,9 +155,14 @@ def test_inside_vgg_shows_the_mask_at_the_layer_and_each_regions_target(
     Image.fromarray(left).save(mask := tmp_path / "left.png")
     handle = gradio_client.handle_file
     *_, mask_view, white, black = client.predict(
-        handle(str(photo)), handle(str(painting)), None, None, handle(str(mask)), "block3_conv1",
+        handle(str(photo)),
+        handle(str(painting)),
+        None,
+        None,
+        handle(str(mask)),
+        "block3_conv1",
         api_name="/inside_vgg",
-    )  # fmt: skip
+    )
     shown = np.asarray(Image.open(mask_view).convert("RGB"), np.float32)
     assert shown.shape[1] == 256  # 64 cells of block3's 64×43 map, 4 px each
     assert shown[:, :100].mean() > shown[:, -100:].mean() + 50  # bright (yellow) on the left

@@ -152,20 +152,36 @@ CASES = [
     Case("bmp", _save(_photo(), "photo.bmp")),
     Case("style 20x20 (below the receptive field)", _save(_photo(20, 20), "s.png"), as_style=True),
     Case("style of zero bytes", _raw("style.jpg", b"\0" * 99), as_style=True, error="not an image"),
-    Case("strength above 1", options={"strength": 1.5}, error="between 0 and 1",
-         api_error="greater than maximum value 1"),
-    Case("strength below 0", options={"strength": -0.1}, error="between 0 and 1",
-         api_error="less than minimum value 0"),
+    Case(
+        "strength above 1",
+        options={"strength": 1.5},
+        error="between 0 and 1",
+        api_error="greater than maximum value 1",
+    ),
+    Case(
+        "strength below 0",
+        options={"strength": -0.1},
+        error="between 0 and 1",
+        api_error="less than minimum value 0",
+    ),
     Case("strength nan", options={"strength": float("nan")}, error="between 0 and 1"),
-    Case("size too small", options={"size": 10}, error="between 64 and",
-         api_error="less than minimum value 128"),
-    Case("size too large", options={"size": 100_000}, error="between 64 and",
-         api_error="greater than maximum value 1024"),
+    Case(
+        "size too small",
+        options={"size": 10},
+        error="between 64 and",
+        api_error="less than minimum value 128",
+    ),
+    Case(
+        "size too large",
+        options={"size": 100_000},
+        error="between 64 and",
+        api_error="greater than maximum value 1024",
+    ),
     Case("zero style mix", options={"style_mix": [0.0]}, error="not all zero"),
     Case("negative style mix", options={"style_mix": [-1.0]}, error="zero or positive"),
     Case("nan style mix", options={"style_mix": [float("nan")]}, error="zero or positive"),
     Case("too many mix weights", options={"style_mix": [1.0, 1.0]}, error="one mix weight per"),
-]  # fmt: skip
+]
 
 
 def _files(case: Case, folder: Path) -> tuple[Path, Path]:
@@ -177,8 +193,13 @@ def _options(case: Case) -> dict:
     return {"size": 128, **case.options}
 
 
-def _fast(content: Path | np.ndarray, style: Path, size: int = 128, strength: float = 1.0,
-          style_mix: list[float] | None = None) -> pipeline.Result:  # fmt: skip
+def _fast(
+    content: Path | np.ndarray,
+    style: Path,
+    size: int = 128,
+    strength: float = 1.0,
+    style_mix: list[float] | None = None,
+) -> pipeline.Result:
     """The fast path as the page and the CLI run it."""
     settings = Settings(size=size, style_mix=style_mix)
     return pipeline.prepare(content, [style], settings, FastOptions(strength=strength)).fast()
@@ -227,9 +248,12 @@ def test_cli(case: Case, tmp_path: Path) -> None:
     scratch.mkdir()
     done = subprocess.run(
         [sys.executable, "-m", "nst", "fast", *_cli_args(case, content, style, out)],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "TMPDIR": str(scratch)},
-    )  # fmt: skip
+    )
     assert "Traceback" not in done.stderr
     if case.error:
         assert done.returncode == 2

@@ -22,9 +22,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-output" / "browser"
 # Without these, Chromium keeps calling Google's hosts, which this network refuses.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="needs Debian's chromium package (apt-get install chromium)"
@@ -160,9 +165,13 @@ def test_stop_ends_the_optimization_and_keeps_its_best_image(
     [("no_weights_server", "⚠️ The VGG19 weights"), ("broken_optimizer_server", "style loss")],
 )
 def test_a_failure_shows_one_line_in_place_of_the_result_and_the_page_keeps_working(
-    request: pytest.FixtureRequest, browser, server_name: str, fast_losses: str, photo: Path,
+    request: pytest.FixtureRequest,
+    browser,
+    server_name: str,
+    fast_losses: str,
+    photo: Path,
     painting: Path,
-) -> None:  # fmt: skip
+) -> None:
     server = request.getfixturevalue(server_name)
     page = _open(browser, server.url)
     _small_problem(page, photo, painting, time_budget=60)

@@ -23,8 +23,9 @@ def _nst(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("compare")
-    done = _nst("compare", str(CONTENT), str(STYLE), "-o", str(out), "--size", "128",
-                "--time-budget", "8")  # fmt: skip
+    done = _nst(
+        "compare", str(CONTENT), str(STYLE), "-o", str(out), "--size", "128", "--time-budget", "8"
+    )
     assert done.returncode == 0, done.stderr
     return out
 

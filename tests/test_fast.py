@@ -67,8 +67,9 @@ def photo_at(path: Path, long_side: int) -> np.ndarray:
 def stylize(content, styles, **options) -> pipeline.Result:
     """The fast path as the page and the CLI run it; ``options`` of Settings and FastOptions."""
     styles = styles if isinstance(styles, list) else [styles]
-    shared = {name: options.pop(name) for name in ("size", "style_mix", "colors")
-              if name in options}  # fmt: skip
+    shared = {
+        name: options.pop(name) for name in ("size", "style_mix", "colors") if name in options
+    }
     return pipeline.prepare(content, styles, Settings(**shared), FastOptions(**options)).fast()
 
 

@@ -22,8 +22,11 @@ def images(photo: Path, painting: Path) -> tuple[np.ndarray, np.ndarray]:
 def run(content, style, init_image=None, preview_every=10, **options) -> list[optimize.Progress]:
     """Every Progress of a run under the tutorial's losses; ``options`` are OptimizeOptions'."""
     options = OptimizeOptions(preset="tutorial", **options)
-    return list(optimize.optimize(content, [style], None, options, init_image=init_image,
-                                  preview_every=preview_every))  # fmt: skip
+    return list(
+        optimize.optimize(
+            content, [style], None, options, init_image=init_image, preview_every=preview_every
+        )
+    )
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
@@ -32,8 +35,15 @@ def test_loss_falls(images, optimizer: str, init: str) -> None:
     content, style = images
     fast_result = np.clip(content * 0.5 + style.mean(axis=(0, 1)) * 0.5, 0, 1)  # a stand-in
     fast_result = fast_result.astype(np.float64)  # as the app passes it: uint8 / 255
-    progress = run(content, style, optimizer=optimizer, init=init, init_image=fast_result,
-                   steps=6, preview_every=2)  # fmt: skip
+    progress = run(
+        content,
+        style,
+        optimizer=optimizer,
+        init=init,
+        init_image=fast_result,
+        steps=6,
+        preview_every=2,
+    )
     final = progress[-1]
     assert final.done and final.stopped_by == "steps"
     assert [p.step for p in progress] == [1, 2, 3, 4, 5, 6, 6]
@@ -59,8 +69,7 @@ def test_stop_returns_the_best_image_within_one_step(images, optimizer: str) -> 
     stop = threading.Event()
     seen = []
     options = OptimizeOptions(optimizer=optimizer, steps=1000)
-    for progress in optimize.optimize(content, [style], None, options, stop=stop,
-                                      preview_every=0):  # fmt: skip
+    for progress in optimize.optimize(content, [style], None, options, stop=stop, preview_every=0):
         seen.append(progress)
         if progress.step == 3:
             stop.set()
@@ -111,9 +120,23 @@ def test_cli_optimize_then_score_matches_the_library(
     photo: Path, painting: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     output, log = tmp_path / "out.png", tmp_path / "log.json"
-    status = cli.main(["optimize", str(photo), str(painting), "-o", str(output),
-                       "--size", "64", "--steps", "3", "--preset", "tutorial",
-                       "--log-json", str(log)])  # fmt: skip
+    status = cli.main(
+        [
+            "optimize",
+            str(photo),
+            str(painting),
+            "-o",
+            str(output),
+            "--size",
+            "64",
+            "--steps",
+            "3",
+            "--preset",
+            "tutorial",
+            "--log-json",
+            str(log),
+        ]
+    )
     assert status == 0 and output.is_file()
     assert [entry["step"] for entry in json.loads(log.read_text())] == [1, 2, 3, 3]
     capsys.readouterr()

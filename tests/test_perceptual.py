@@ -174,8 +174,23 @@ def test_cli_help_documents_the_alias(capsys: pytest.CaptureFixture):
 
 def test_cli_makes_a_matched_larger_brush_result(tmp_path: Path, capsys: pytest.CaptureFixture):
     out = tmp_path / "out.png"
-    status = cli.main(["fast", str(COFFEE), str(GREAT_WAVE), "-o", str(out), "--engine", "lite",
-                       "--size", "96", "--colors", "histogram", "--style-scale", "2"])  # fmt: skip
+    status = cli.main(
+        [
+            "fast",
+            str(COFFEE),
+            str(GREAT_WAVE),
+            "-o",
+            str(out),
+            "--engine",
+            "lite",
+            "--size",
+            "96",
+            "--colors",
+            "histogram",
+            "--style-scale",
+            "2",
+        ]
+    )
     assert status == 0 and out.is_file()
     printed = capsys.readouterr().out
     assert "colours: the style's, matched to the photo · style scale 2 ·" in printed

@@ -44,8 +44,7 @@ def half_mask(width: int = 451, height: int = 300) -> np.ndarray:
 
 def job(styles: list[Path], mask, steps: int = 40) -> pipeline.Job:
     options = OptimizeOptions(init="content", steps=steps)
-    return pipeline.prepare(PHOTO, styles, Settings(size=SIZE), optimize_options=options,
-                            mask=mask)  # fmt: skip
+    return pipeline.prepare(PHOTO, styles, Settings(size=SIZE), optimize_options=options, mask=mask)
 
 
 def optimized(job: pipeline.Job) -> np.ndarray:

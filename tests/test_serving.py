@@ -26,8 +26,7 @@ def _shared(size: int = 128) -> list:
 
 
 def _optimize(client, budget: float):
-    return client.submit(*_shared(), "content", budget, "balanced", None,
-                         api_name="/optimize")  # fmt: skip
+    return client.submit(*_shared(), "content", budget, "balanced", None, api_name="/optimize")
 
 
 def _wait_until_processing(job, timeout: float = 120) -> None:

@@ -69,14 +69,26 @@ class Recipe:
 
     def style_content_loss(self, outputs: dict) -> tf.Tensor:
         style_outputs, content_outputs = outputs["style"], outputs["content"]
-        style_loss = tf.add_n([
-            tf.reduce_mean((style_outputs[name] - self.style_targets[name]) ** 2)
-            for name in style_outputs
-        ]) * STYLE_WEIGHT / len(STYLE_LAYERS)  # fmt: skip
-        content_loss = tf.add_n([
-            tf.reduce_mean((content_outputs[name] - self.content_targets[name]) ** 2)
-            for name in content_outputs
-        ]) * CONTENT_WEIGHT / len(CONTENT_LAYERS)  # fmt: skip
+        style_loss = (
+            tf.add_n(
+                [
+                    tf.reduce_mean((style_outputs[name] - self.style_targets[name]) ** 2)
+                    for name in style_outputs
+                ]
+            )
+            * STYLE_WEIGHT
+            / len(STYLE_LAYERS)
+        )
+        content_loss = (
+            tf.add_n(
+                [
+                    tf.reduce_mean((content_outputs[name] - self.content_targets[name]) ** 2)
+                    for name in content_outputs
+                ]
+            )
+            * CONTENT_WEIGHT
+            / len(CONTENT_LAYERS)
+        )
         return style_loss + content_loss
 
     def loss(self, image: tf.Tensor) -> tf.Tensor:
