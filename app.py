@@ -113,7 +113,7 @@ def _job(
 
 def _mask(painted: dict | None, uploaded: str | None) -> np.ndarray | str | None:
     """The mask a person gave: an uploaded file, else what they painted over the photo (the
-    strokes' opacity, whatever their colour), else none."""
+    strokes' opacity, whatever their color), else none."""
     if uploaded:
         return uploaded
     strokes = [
@@ -270,9 +270,14 @@ def run_optimize(
             time_budget,
             emphasis,
         )
-        run = job.optimize(None if fast_image is None else fast_image / 255.0, stop)
-        if run.fast_result is not None:
-            shown = to_uint8(run.fast_result.image), _numbers(run.fast_result)
+        fast_image = None if fast_image is None else fast_image / 255.0
+        if job.optimize_options.init == "fast" and fast_image is None:  # make and show it first
+            fast_result = job.fast()
+            shown, fast_image = (
+                (to_uint8(fast_result.image), _numbers(fast_result)),
+                fast_result.image,
+            )
+        run = job.optimize(fast_image, stop)
         for step in run:
             best = step.best_losses.get("total", step.losses["total"])
             curve.append({"step": step.step, "loss": best, "series": OPTIMIZED_SERIES})
@@ -340,9 +345,8 @@ def inside_vgg(content, style, second_style, mask, mask_file, layer):
         job = _job(content, style, second_style, 0.5, size=256, mask=mask, mask_file=mask_file)
         content_maps = visualize.activations(job.content, layer)
         style_maps = visualize.activations(job.styles_at_size[0], layer)
-        targets = job.targets
-        regions = targets.regions and visualize.region_views(
-            targets.regions, targets.styles, targets.style_regions, content_maps.shape[:2], layer
+        regions = job.mask is not None and visualize.region_views(
+            job.targets, content_maps.shape[:2], layer
         )
     except Exception as error:
         return None, None, None, _failure(error), None, None, None
@@ -476,7 +480,7 @@ def layout() -> Page:
                 strength = gr.Slider(0, 1, value=1, step=0.05, label="Style strength (fast)")
             with gr.Row():
                 colors = gr.Radio(
-                    [(report.COLOR_LABELS[v], v) for v in COLORS], value="style", label="Colours"
+                    [(report.COLOR_LABELS[v], v) for v in COLORS], value="style", label="Colors"
                 )
                 style_scale = gr.Slider(
                     *STYLE_SCALE_LIMITS, value=1.0, step=0.25, label="Brush size (style scale)"
@@ -565,7 +569,7 @@ def _inside_vgg() -> dict:
     """The Inside VGG19 tab's components."""
     with gr.Tab("Inside VGG19"):
         gr.Markdown(
-            "What the optimizer matches. Early layers respond to colour and fine texture, deep "
+            "What the optimizer matches. Early layers respond to color and fine texture, deep "
             "ones to outlines; the Gram matrix (channel correlations) of each style layer is the "
             "*style* the optimizer reproduces."
         )

@@ -45,21 +45,21 @@ def swirls(seed: int = 7) -> Image.Image:
         x, y = rng.uniform(0, SIZE, size=2)
         near_centre = min(np.hypot(x - cx, y - cy) for cx, cy in centres) < 40
         palette = golds if near_centre or rng.random() < 0.06 else blues
-        colour = palette[rng.integers(len(palette))] + rng.integers(-14, 15, size=3)
+        color = palette[rng.integers(len(palette))] + rng.integers(-14, 15, size=3)
         points = [(x, y)]
         for _ in range(int(rng.integers(5, 11))):  # trace a short stroke along the flow
             dx, dy = direction(x, y)
             x, y = x + 4.0 * dx, y + 4.0 * dy
             points.append((x, y))
         width = int(rng.integers(3, 7))
-        draw.line(points, fill=tuple(int(c) for c in np.clip(colour, 0, 255)), width=width)
+        draw.line(points, fill=tuple(int(c) for c in np.clip(color, 0, 255)), width=width)
     for _ in range(14):  # stars: bright discs with a halo
         x, y = rng.uniform(0, SIZE, size=2)
         radius = rng.uniform(6, 16)
         halo = ((2.2, (200, 190, 110)), (1.4, (245, 225, 120)), (1.0, (255, 250, 200)))
-        for grow, colour in halo:
+        for grow, color in halo:
             r = radius * grow
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=color)
     return canvas.filter(ImageFilter.SMOOTH)
 
 
@@ -71,7 +71,7 @@ def shapes(seed: int = 11) -> Image.Image:
     ground = (1 - shade) * np.array([238, 222, 186]) + shade * np.array([196, 150, 108])
     canvas = Image.fromarray(ground.astype(np.uint8))
     draw = ImageDraw.Draw(canvas)
-    colours = [
+    colors = [
         (200, 40, 40),
         (30, 60, 150),
         (240, 190, 30),
@@ -82,7 +82,7 @@ def shapes(seed: int = 11) -> Image.Image:
     ]
 
     def pick() -> tuple[int, int, int]:
-        return colours[rng.integers(len(colours))]
+        return colors[rng.integers(len(colors))]
 
     for _ in range(7):  # bars and thin lines crossing the picture
         x0, y0, x1, y1 = rng.uniform(-0.1, 1.1, size=4) * SIZE
@@ -95,10 +95,10 @@ def shapes(seed: int = 11) -> Image.Image:
         x, y, cell = *rng.uniform(0.05, 0.8, size=2) * SIZE, int(rng.integers(10, 20))
         for i in range(4):
             for j in range(4):
-                colour = pick() if (i + j) % 2 else (245, 240, 225)
+                color = pick() if (i + j) % 2 else (245, 240, 225)
                 draw.rectangle(
                     (x + i * cell, y + j * cell, x + (i + 1) * cell, y + (j + 1) * cell),
-                    fill=colour,
+                    fill=color,
                 )
     for _ in range(9):  # circles, some with concentric rings
         x, y = rng.uniform(0.1, 0.9, size=2) * SIZE

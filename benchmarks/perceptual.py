@@ -8,12 +8,12 @@ fast path with the lite engine; the slow path with `--steps` L-BFGS evaluations 
 (so the runs stay short and every scale gets the same work). For each column the table says over
 which scales the energy falls monotonically.
 
-(b) Colours: for "style", "luminance" and "histogram", the distance of the output's mean colour
-from the photo's (`mean_colour_distance`) and the style loss under `losses.score` (the tutorial's
+(b) Colors: for "style", "luminance" and "histogram", the distance of the output's mean color
+from the photo's (`mean_color_distance`) and the style loss under `losses.score` (the tutorial's
 definition, as `Job.measure` reports it) against the style image as that job uses it (the
-recoloured one for "histogram"), its ratio to the "style" run's, the photo's own style loss
+recolored one for "histogram"), its ratio to the "style" run's, the photo's own style loss
 against the same style image (where the optimization starts; the tutorial's loss is not
-normalised, so a recoloured style with less colour variance has smaller losses throughout), and
+normalised, so a recolored style with less color variance has smaller losses throughout), and
 the result's style loss against the painting as given.
 
 Prints markdown tables with the machine and the load average.
@@ -58,8 +58,8 @@ def high_frequency_energy(image: np.ndarray) -> float:
     return float(np.mean(ndimage.laplace(luminance.astype(np.float64)) ** 2))
 
 
-def mean_colour_distance(image: np.ndarray, photo: np.ndarray) -> float:
-    """Euclidean distance between the mean RGB colours of two images (values in [0, 1])."""
+def mean_color_distance(image: np.ndarray, photo: np.ndarray) -> float:
+    """Euclidean distance between the mean RGB colors of two images (values in [0, 1])."""
     return float(np.linalg.norm(image.mean(axis=(0, 1)) - photo.mean(axis=(0, 1))))
 
 
@@ -88,11 +88,7 @@ def run(
     )
     if path == "fast":
         return job, job.fast()
-    optimization = job.optimize(preview_every=0)
-    for _ in optimization:
-        pass
-    assert optimization.result is not None
-    return job, optimization.result
+    return job, job.optimize(preview_every=0).run()
 
 
 def log(message: str) -> None:
@@ -148,10 +144,10 @@ def brush_size(args: argparse.Namespace) -> None:
         print(f"| {scale:g} | " + " | ".join(cells) + " |")
 
 
-def colours(args: argparse.Namespace) -> None:
-    print(f"\n### (b) Colours at {args.size} px (style scale 1)\n")
+def colors(args: argparse.Namespace) -> None:
+    print(f"\n### (b) Colors at {args.size} px (style scale 1)\n")
     print(
-        "| path | photo × style | colours | mean colour distance to the photo | style loss | "
+        "| path | photo × style | colors | mean color distance to the photo | style loss | "
         'ratio to "style" | the photo\'s own style loss | style loss against the painting '
         "as given |"
     )
@@ -167,7 +163,7 @@ def colours(args: argparse.Namespace) -> None:
                 plain_loss = plain_loss or loss  # "style" comes first
                 photo_loss = job.score(job.content)["style_loss"]
                 loss_as_given = as_given.score(result.image)["style_loss"]
-                distance = mean_colour_distance(result.image, job.content)
+                distance = mean_color_distance(result.image, job.content)
                 pair = f"{Path(content).stem[8:]} × {Path(style).stem[6:]}"
                 print(
                     f"| {path} | {pair} | {colors} | {distance:.3f} | {loss:.3g} | "
@@ -184,7 +180,7 @@ def main() -> None:
         "--scales", type=float, nargs="+", default=[0.25, 0.35, 0.5, 0.7, 1, 1.4, 2, 2.8, 4]
     )
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
-    parser.add_argument("--only", choices=("scale", "colours"), help="one of the two measures")
+    parser.add_argument("--only", choices=("scale", "colors"), help="one of the two measures")
     args = parser.parse_args()
     print("## Perceptual controls\n")
     print(f"- machine: {cpu_model()}, {os.cpu_count()} logical cores")
@@ -193,8 +189,8 @@ def main() -> None:
     started = time.perf_counter()
     if args.only in (None, "scale"):
         brush_size(args)
-    if args.only in (None, "colours"):
-        colours(args)
+    if args.only in (None, "colors"):
+        colors(args)
     print(f"\n{time.perf_counter() - started:.0f} s; load average at end: {load_average()}")
 
 

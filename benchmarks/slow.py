@@ -33,7 +33,8 @@ import tensorflow as tf
 
 from nst import losses, optimize
 from nst.images import load_image, resize, resize_long_side
-from nst.options import COLOUR_GAIN, HISTORY, OptimizeOptions
+from nst.options import COLOR_GAIN, HISTORY, OptimizeOptions
+from nst.targets import Targets
 from tests import tutorial
 
 SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
@@ -92,13 +93,13 @@ def seconds_per_step(size: int, optimizer: str, steps: int = 6, regions: bool = 
     steps; with ``regions``, Starry Night on the left half and The Scream on the right (a mask)."""
     content, style = problem(size)
     options = OptimizeOptions(preset="tutorial", optimizer=optimizer, steps=steps + 2)
-    styles, maps = [style], None
+    targets = Targets((style,))
     if regions:
         scream = resize_long_side(load_image(SHARED_IMAGES / "the_scream.jpg"), size)
         left = np.zeros(content.shape[:2], np.float32)
         left[:, : content.shape[1] // 2] = 1.0
-        styles, maps = [style, scream], [left, 1.0 - left]
-    run = optimize.optimize(content, styles, None, options, regions=maps, preview_every=0)
+        targets = Targets((style, scream), regions=(left, 1.0 - left))
+    run = optimize.optimize(content, targets, options, preview_every=0)
     times = [item.seconds for item in run][:-1]
     return float(np.median(np.diff(times)[1:]))
 
@@ -110,7 +111,8 @@ def run_ours(size: int, target: float, options: OptimizeOptions) -> tuple[list, 
     """
     content, style = problem(size)
     curve, best, stop = [], np.inf, threading.Event()
-    for item in optimize.optimize(content, [style], None, options, stop=stop, preview_every=0):
+    run = optimize.optimize(content, Targets((style,)), options, stop=stop, preview_every=0)
+    for item in run:
         if item.done:
             return curve, item.preview
         best = min(best, item.losses["style"] + item.losses["content"])
@@ -129,7 +131,7 @@ def loss_at(curve: list[tuple[float, float]], seconds: float) -> float:
     return reached[-1] if reached else float("nan")
 
 
-def compare(size: int, baseline: dict, history: int, colour_gain: float) -> list[str]:
+def compare(size: int, baseline: dict, history: int, color_gain: float) -> list[str]:
     tutorial_step, retraced = tutorial_seconds_per_step(size)
     recorded = baseline["loss"][: len(retraced)]
     drift = max(abs(a - b) / b for a, b in zip(retraced, recorded, strict=True))
@@ -151,11 +153,12 @@ def compare(size: int, baseline: dict, history: int, colour_gain: float) -> list
         steps=10**6,
         time_budget=tutorial_seconds,
         history=history,
-        colour_gain=colour_gain,
+        color_gain=color_gain,
     )
     ours, image = run_ours(size, target, options)
     ours_seconds = first_time_below(ours, target)
-    scored = losses.score(image, *problem(size)[:1], [problem(size)[1]])
+    content, style = problem(size)
+    scored = losses.score(image, content, Targets((style,)))
     budgets = [b for b in (15, 30, 60, 120, 240, 480) if b < (ours_seconds or tutorial_seconds)]
     rows = [
         f"| {size} | {budget:.0f} | {loss_at(tutorial_curve, budget):.4g} | "
@@ -180,10 +183,10 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="FILE", help="tutorial curves recorded before")
     parser.add_argument("--compare", type=int, nargs="*", metavar="SIZE", default=[])
     parser.add_argument(
-        "--colour-gain",
+        "--color-gain",
         type=float,
-        default=COLOUR_GAIN,
-        help="our L-BFGS's colour metric (1: none)",
+        default=COLOR_GAIN,
+        help="our L-BFGS's color metric (1: none)",
     )
     parser.add_argument("--history", type=int, default=HISTORY, help="our L-BFGS's")
     parser.add_argument("--speed", type=int, nargs="*", metavar="SIZE", default=[])
@@ -201,7 +204,7 @@ def main() -> None:
     print(
         f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, "
         f"GPU: {bool(tf.config.list_physical_devices('GPU'))}, "
-        f"our L-BFGS: colour gain {args.colour_gain:g}, "
+        f"our L-BFGS: color gain {args.color_gain:g}, "
         f"history {args.history}\n"
     )
     if args.compare:
@@ -211,7 +214,7 @@ def main() -> None:
         )
         details = []
         for size in args.compare:
-            summary, *rows = compare(size, baselines[size], args.history, args.colour_gain)
+            summary, *rows = compare(size, baselines[size], args.history, args.color_gain)
             print(summary, flush=True)
             details += rows
         print("\n| px | time budget (s) | tutorial loss | ours |\n|---|---|---|---|")
@@ -241,9 +244,9 @@ def end_to_end(size: int, baseline: dict | None) -> str:
     """A default run (default preset and schedule) at ``size``, scored under the tutorial."""
     content, style = problem(size)
     started = time.perf_counter()
-    *_, final = optimize.optimize(content, [style], preview_every=0)  # the default options
+    *_, final = optimize.optimize(content, Targets((style,)), preview_every=0)  # the defaults
     seconds = time.perf_counter() - started
-    scored = losses.score(final.preview, content, [style])
+    scored = losses.score(final.preview, content, Targets((style,)))
     ours = scored["style_loss"] + scored["content_loss"]
     line = (
         f"\nDefault run at {size} px: {seconds:.1f} s end to end ({final.step} evaluations), "

@@ -35,6 +35,7 @@ def _add_fields(parser: argparse.ArgumentParser, defaults: Any) -> argparse._Arg
     for option in dataclasses.fields(defaults):
         flag = "--" + option.name.replace("_", "-")
         extra = dict(option.metadata)
+        aliases = extra.pop("aliases", ())
         help_text, default = extra.pop("help"), getattr(defaults, option.name)
         if isinstance(default, bool):
             group.add_argument(flag, action="store_true", help=help_text)
@@ -42,7 +43,7 @@ def _add_fields(parser: argparse.ArgumentParser, defaults: Any) -> argparse._Arg
         if default is not None:
             help_text += " (default: %(default)s)"
         extra.setdefault("type", type(default))
-        group.add_argument(flag, default=default, help=help_text, **extra)
+        group.add_argument(flag, *aliases, default=default, help=help_text, **extra)
     return group
 
 
@@ -104,25 +105,24 @@ def _optimize(args: argparse.Namespace) -> None:
     from nst.images import save_image
     from nst.report import made_by
 
-    run = _job(args).optimize(preview_every=0)
-    log = []
-    for progress in run:
-        log.append(
-            {
-                "step": progress.step,
-                "seconds": round(progress.seconds, 3),
-                "size": list(progress.size),
-                **progress.losses,
-            }
-        )
+    job = _job(args)
+    fast_image = job.fast().image if job.optimize_options.init == "fast" else None
+    log, last = [], []
+
+    def on_progress(progress) -> None:
+        size = list(progress.size)
+        log.append({"step": progress.step, "seconds": round(progress.seconds, 3), "size": size})
+        log[-1].update(progress.losses)
         if not progress.done:
             _report(progress)
-    assert run.result is not None
-    save_image(run.result.image, args.output)
+        last[:] = [progress]
+
+    result = job.optimize(fast_image, preview_every=0).run(on_progress)
+    save_image(result.image, args.output)
     if args.log_json:
         Path(args.log_json).write_text(json.dumps(log, indent=1))
-    print(made_by(run.result))
-    print(f"total={progress.best_losses['total']:.6g} ({args.preset} preset)")
+    print(made_by(result))
+    print(f"total={last[0].best_losses['total']:.6g} ({args.preset} preset)")
     print(f"wrote {args.output}")
 
 

@@ -35,7 +35,6 @@ from nst.options import ENGINES, FastOptions
 
 HUB_HANDLE = "https://tfhub.dev/google/magenta/arbitrary-image-stylization-v1-256/2"
 STYLE_SIDE = 256  # the style predictor's input, as both models were trained
-DEFAULTS = FastOptions()
 # The transformer downsamples by 8; other sizes come out rounded up, so pad and crop back.
 _MULTIPLE = 8
 
@@ -225,8 +224,8 @@ def _load_with_timeout(handle: str, timeout: float) -> HubEngine:
     return result["engine"]  # type: ignore[return-value]
 
 
-def prepare_style(style: np.ndarray, blur: bool = True, scale: float = 1.0) -> np.ndarray:
-    """Centre-crop to a square, resize to 256×256 and (optionally) 3×3 box-blur, as Magenta does.
+def prepare_style(style: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Centre-crop to a square, resize to 256×256 and 3×3 box-blur, as Magenta does.
 
     ``scale`` is the brush size (`Settings.style_scale`): the 256 px square shows the centre
     ``1/scale`` of the largest square, magnified (scale > 1: broader strokes). Below 1, which
@@ -250,9 +249,7 @@ def prepare_style(style: np.ndarray, blur: bool = True, scale: float = 1.0) -> n
         square = np.pad(resize(crop, (tile, tile)), padding, mode="symmetric")
     else:
         square = resize(crop, (STYLE_SIDE, STYLE_SIDE))
-    if blur:
-        square = _average_pool_3x3(square)
-    return square[None]
+    return _average_pool_3x3(square)[None]
 
 
 def _average_pool_3x3(image: np.ndarray) -> np.ndarray:
@@ -283,7 +280,7 @@ def stylize(
     content: np.ndarray,
     styles: Sequence[np.ndarray],
     style_mix: Sequence[float],
-    options: FastOptions = DEFAULTS,
+    options: FastOptions = FastOptions(),
     style_scale: float = 1.0,
 ) -> FastResult:
     """Render ``content``, already at its output size, with the ``style_mix`` of ``styles``.

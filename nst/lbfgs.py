@@ -30,22 +30,20 @@ def minimize(
     value_and_grad: ValueAndGrad,
     start: tf.Tensor,
     history: int = 20,
-    lower: float = 0.0,
-    upper: float = 1.0,
     metric: Metric = tf.identity,
 ) -> None:
-    """Minimise ``value_and_grad``'s value over images in [lower, upper] from ``start``.
+    """Minimise ``value_and_grad``'s value over images in [0, 1] from ``start``.
 
     ``metric`` is a symmetric positive-definite linear map used as the initial inverse Hessian
     (scaled, as usual, by the latest step's curvature): a preconditioner. Runs until the caller
     stops it by raising from ``value_and_grad`` (which sees every image evaluated), or until no
     step decreases the value any more.
     """
-    x = tf.clip_by_value(start, lower, upper)
+    x = tf.clip_by_value(start, 0.0, 1.0)
     value, grad = value_and_grad(x)
     steps: list[tuple[tf.Tensor, tf.Tensor, tf.Tensor]] = []  # (s, y, 1 / s.y), oldest first
     while True:
-        free = tf.cast(~(((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0))), x.dtype)
+        free = tf.cast(~(((x <= 0.0) & (grad > 0)) | ((x >= 1.0) & (grad < 0))), x.dtype)
         two_loop = _compiled_two_loop if len(steps) == history else _two_loop
         direction = -two_loop(grad * free, tuple(steps), metric) * free
         slope = _dot(grad, direction)
@@ -57,7 +55,7 @@ def minimize(
             return
         step = 1.0 if steps else FIRST_STEP / float(tf.reduce_max(tf.abs(direction)))
         for _ in range(MAX_HALVINGS):
-            candidate = tf.clip_by_value(x + step * direction, lower, upper)
+            candidate = tf.clip_by_value(x + step * direction, 0.0, 1.0)
             new_value, new_grad = value_and_grad(candidate)
             # Armijo along the projected path: the decrease the gradient predicts for the move.
             if new_value <= value + SUFFICIENT_DECREASE * _dot(grad, candidate - x):

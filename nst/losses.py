@@ -1,87 +1,24 @@
-"""Losses of the slow path: Gram-matrix style, content and total variation, and their presets.
+"""Losses of the slow path: Gram-matrix style, content and total variation, weighted by a preset.
 
-`tutorial` is exactly TensorFlow's style-transfer tutorial, so results can be compared with it;
-`score` measures any image under that definition. `default` is tuned for looks and normalised
-per layer and per pixel, so the same weights work at any resolution.
+The presets are defined in `nst.options`: `tutorial` is exactly TensorFlow's style-transfer
+tutorial, so results can be compared with it, and `score` measures any image under that
+definition; `default` is tuned for looks and normalised per layer and per pixel, so the same
+weights work at any resolution.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
 from nst.errors import InputError
 from nst.images import resize, resize_map
-from nst.options import MIN_SIDE, STYLE_EMPHASIS, OptimizeOptions, normalize_mix
+from nst.options import DEFAULT, MIN_SIDE, TUTORIAL, LossPreset
+from nst.targets import Targets
 from nst.vgg import FeatureExtractor, feature_extractor
-
-TUTORIAL_STYLE_LAYERS = (
-    "block1_conv1",
-    "block2_conv1",
-    "block3_conv1",
-    "block4_conv1",
-    "block5_conv1",
-)
-
-
-@dataclass(frozen=True)
-class LossPreset:
-    """Which layers count and how much. Layer weights multiply the global style/content weights."""
-
-    style_layers: dict[str, float]
-    content_layers: dict[str, float]
-    style_weight: float
-    content_weight: float
-    tv_weight: float
-    # False: the tutorial's plain mean squared errors and summed TV (which grows with the image).
-    # True: each layer's error is relative to its target's mean square, so every layer counts
-    # alike whatever its activation scale, and TV is a per-pixel mean: the same weights then
-    # work at any resolution and for any style image.
-    normalized: bool = False
-    name: str = field(default="custom", compare=False)
-
-    @property
-    def layers(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys([*self.style_layers, *self.content_layers]))
-
-
-TUTORIAL = LossPreset(
-    style_layers={name: 1 / 5 for name in TUTORIAL_STYLE_LAYERS},
-    content_layers={"block5_conv2": 1.0},
-    style_weight=1e-2,
-    content_weight=1e4,
-    tv_weight=30.0,
-    name="tutorial",
-)
-# The tutorial's layers, each normalised (so no single layer dominates, as block4_conv1 does in
-# the tutorial's sums). Content at block5_conv2 also scored better under the tutorial's
-# definition than block4_conv2 at equal time. Weights chosen by eye on Tübingen x Starry Night.
-DEFAULT = LossPreset(
-    style_layers={name: 1 / 5 for name in TUTORIAL_STYLE_LAYERS},
-    content_layers={"block5_conv2": 1.0},
-    style_weight=10.0,
-    content_weight=1.0,
-    tv_weight=1.0,
-    normalized=True,
-    name="default",
-)
-PRESETS = {preset.name: preset for preset in (DEFAULT, TUTORIAL)}  # named in nst.options.PRESETS
-
-
-def preset_for(options: OptimizeOptions) -> LossPreset:
-    """The loss preset ``options`` name, with its weight overrides and style emphasis applied."""
-    preset = PRESETS[options.preset]
-    overrides = {
-        name: value
-        for name in ("style_weight", "content_weight", "tv_weight")
-        if (value := getattr(options, name)) is not None
-    }
-    style_weight = overrides.get("style_weight", preset.style_weight)
-    overrides["style_weight"] = style_weight * STYLE_EMPHASIS[options.emphasis]
-    return replace(preset, **overrides)
 
 
 def gram_matrix(features: tf.Tensor) -> tf.Tensor:
@@ -131,33 +68,29 @@ class _Region:
 
 
 class StyleLoss:
-    """The weighted loss of one (content, styles) problem at one image size, as a pure function.
+    """The weighted loss of one (content, targets) problem at one image size, as a pure function.
 
-    Targets are computed once here; `__call__` maps a batch-of-one image in [0, 1] to a dict of
-    ``style``, ``content``, ``tv`` (each already weighted) and ``total`` (what is minimised).
+    The targets' statistics are computed once here; `__call__` maps a batch-of-one image in
+    [0, 1] to a dict of ``style``, ``content``, ``tv`` (each already weighted) and ``total``
+    (what is minimised).
 
-    Without ``regions``, several styles are mixed by ``style_mix``: the target is the mix of
-    their Gram matrices. With ``regions`` (one (H, W) map in [0, 1] per style, resized to the
-    content), each style applies where its map is (Gatys et al. 2017, spatial control): the map is
-    brought to each layer's resolution, the image's features are weighted by it, and their Gram
-    matrix, normalised by the region's own area, is matched to that style's (to its Gram matrix
-    over ``style_regions[i]``, resized to the style, when that map is given, else over all of it).
-    Each region's style loss counts by its share of the image, and ``style_by_region`` reports
-    them one by one.
+    Without regions, several styles are mixed by the targets' ``style_mix``: the target is the
+    mix of their Gram matrices. With regions (resized to the content), each style applies where
+    its map is (Gatys et al. 2017, spatial control): the map is brought to each layer's
+    resolution, the image's features are weighted by it, and their Gram matrix, normalised by
+    the region's own area, is matched to that style's (over its ``style_regions`` map, resized to
+    the style, when one is given, else over all of it). Each region's style loss counts by its
+    share of the image, and ``style_by_region`` reports them one by one.
     """
 
     def __init__(
         self,
         content: np.ndarray,
-        styles: Sequence[np.ndarray],
+        targets: Targets,
         preset: LossPreset = DEFAULT,
-        style_mix: Sequence[float] | None = None,
         extractor: FeatureExtractor | None = None,
-        regions: Sequence[np.ndarray] | None = None,
-        style_regions: Sequence[np.ndarray | None] | None = None,
     ) -> None:
-        style_mix = normalize_mix(style_mix, len(styles))
-        for image in (content, *styles):
+        for image in (content, *targets.styles):
             if min(image.shape[:2]) < MIN_SIDE:
                 raise InputError(
                     f"Images need at least {MIN_SIDE} px on each side, not {image.shape[:2]}."
@@ -166,28 +99,26 @@ class StyleLoss:
         self.extractor = extractor or feature_extractor(preset.layers)
         content_features = self.extractor(tf.constant(content[None], tf.float32))
         self.content_targets = {name: content_features[name] for name in preset.content_layers}
-        style_regions = style_regions or [None] * len(styles)
+        style_regions = targets.style_regions or (None,) * len(targets.styles)
         grams = [
             self._grams(style, None if area is None else resize_map(area, style.shape[:2]))
-            for style, area in zip(styles, style_regions, strict=True)
+            for style, area in zip(targets.styles, style_regions, strict=True)
         ]
-        if regions is None:
+        if targets.regions is None:
             mixed = {
-                name: sum(float(w) * g[name] for w, g in zip(style_mix, grams, strict=True))
+                name: sum(w * g[name] for w, g in zip(targets.style_mix, grams, strict=True))
                 for name in preset.style_layers
             }
             self.regions = [_Region(1.0, mixed, dict.fromkeys(preset.style_layers))]
         else:
-            if len(regions) != len(styles):
-                raise InputError(f"Give one region per style image ({len(styles)}).")
-            fitted = [resize_map(area, content.shape[:2]) for area in regions]
+            fitted = [resize_map(area, content.shape[:2]) for area in targets.regions]
             self.regions = [  # an empty region asks for nothing
                 _Region(float(np.mean(area)), gram, self._guides(area, content_features))
                 if np.any(area > 0)
                 else _Region(0.0, {}, {})
                 for area, gram in zip(fitted, grams, strict=True)
             ]
-        self.by_region = regions is not None
+        self.by_region = targets.regions is not None
         # Each term's factor: its layer's weight, over its target's mean square when normalized.
         self.style_factors = [self._factors(preset.style_layers, r.targets) for r in self.regions]
         self.content_factors = self._factors(preset.content_layers, self.content_targets)
@@ -261,25 +192,18 @@ def _guided(features: tf.Tensor, guide: tf.Tensor | None) -> tf.Tensor:
 
 
 def score(
-    image: np.ndarray,
-    content: np.ndarray,
-    styles: Sequence[np.ndarray],
-    style_mix: Sequence[float] | None = None,
-    regions: Sequence[np.ndarray] | None = None,
-    style_regions: Sequence[np.ndarray | None] | None = None,
+    image: np.ndarray, content: np.ndarray, targets: Targets
 ) -> dict[str, float | list[float]]:
     """Score ``image`` under the tutorial's definition: ``style_loss``, ``content_loss``,
     ``tv_loss`` (30 x total variation) and ``total`` (their sum, what the tutorial minimises).
-    With ``regions`` (see `StyleLoss`), also ``style_loss_by_region``: each region's style loss
-    as if it were the whole image; ``style_loss`` is their sum weighted by the regions' shares.
+    With regions (see `StyleLoss`), also ``style_loss_by_region``: each region's style loss as
+    if it were the whole image; ``style_loss`` is their sum weighted by the regions' shares.
 
-    The content is resized to the image's size; the styles are taken as given, at the size the
-    image is to be compared with them (`pipeline.Job.score` gives them as both paths use them).
-    The image is clipped to [0, 1] first.
+    The content is resized to the image's size; the targets' styles are taken as given, at the
+    size the image is to be compared with them (`pipeline.Job.score` gives them as both paths
+    use them). The image is clipped to [0, 1] first.
     """
-    loss = StyleLoss(
-        resize(content, image.shape[:2]), styles, TUTORIAL, style_mix, None, regions, style_regions
-    )
+    loss = StyleLoss(resize(content, image.shape[:2]), targets, TUTORIAL)
     values = loss(tf.constant(np.clip(image, 0.0, 1.0)[None], tf.float32))
     scores: dict[str, float | list[float]] = {
         "style_loss": float(values["style"]),

@@ -13,7 +13,7 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,11 +24,11 @@ from threadpoolctl import threadpool_limits
 from nst import device, lbfgs
 from nst.errors import InputError
 from nst.images import resize
-from nst.losses import LossPreset, StyleLoss, preset_for
-from nst.options import DEVICE_DEFAULTS, MIN_SIDE, OptimizeOptions
+from nst.losses import StyleLoss
+from nst.options import DEVICE_DEFAULTS, LossPreset, OptimizeOptions
+from nst.targets import Targets, scaled_shape
 
 UNLIMITED = 10**9  # steps when only the time budget ends the run
-DEFAULTS = OptimizeOptions()
 
 
 @dataclass(frozen=True)
@@ -51,37 +51,30 @@ class Plan:
     """What the worker thread runs, fixed before it starts."""
 
     content: np.ndarray  # at the output size
-    styles: tuple[np.ndarray, ...]  # at the output's long side
-    style_mix: tuple[float, ...] | None
-    regions: tuple[np.ndarray, ...] | None  # one map per style at the output size (a mask)
-    style_regions: tuple[np.ndarray | None, ...] | None  # maps over the styles themselves
+    targets: Targets  # for the output size
     preset: LossPreset
     optimizer: str
     start: np.ndarray  # the first image, at the output size
     steps_per_scale: tuple[int, ...]  # coarse to fine
     history: int
-    colour_gain: float
-
-
-def _scaled(shape: tuple[int, int], factor: float) -> tuple[int, int]:
-    return max(MIN_SIDE, round(shape[0] * factor)), max(MIN_SIDE, round(shape[1] * factor))
+    color_gain: float
 
 
 def scale_sizes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
     """Sizes from coarse to fine, each half the next's long side, ending at (height, width)."""
-    return [_scaled((height, width), 2.0**-level) for level in reversed(range(scales))]
+    return [scaled_shape((height, width), 2.0**-level) for level in reversed(range(scales))]
 
 
 def initial_image(
-    content: np.ndarray, init: str, init_image: np.ndarray | None = None, seed: int = 0
+    content: np.ndarray, init: str, start: np.ndarray | None = None, seed: int = 0
 ) -> np.ndarray:
-    """The starting image: the content, a given image (e.g. the fast path's result), or noise."""
+    """The first image: the content, ``start`` (the fast path's result), or seeded noise."""
     if init == "content":
         return content
     if init == "fast":
-        if init_image is None:
+        if start is None:
             raise InputError("init 'fast' needs the fast path's image")
-        return resize(np.asarray(init_image, np.float32), content.shape[:2])
+        return resize(np.asarray(start, np.float32), content.shape[:2])
     if init == "noise":
         # Mid-grey uniform noise, reproducible from the seed.
         noise = np.random.default_rng(seed).uniform(0.25, 0.75, content.shape)
@@ -113,13 +106,13 @@ def _lbfgs_scale(loss: StyleLoss, start: np.ndarray, report: Callable, plan: Pla
         report(values, image)
         return values["total"], grad
 
-    metric = ColourMetric(plan.colour_gain)
+    metric = ColorMetric(plan.color_gain)
     lbfgs.minimize(evaluate, tf.constant(start[None], tf.float32), plan.history, metric=metric)
 
 
 @dataclass(frozen=True)
-class ColourMetric:
-    """Scales the colour part (zero mean over channels) of a direction by ``gain``.
+class ColorMetric:
+    """Scales the color part (zero mean over channels) of a direction by ``gain``.
 
     Hashable by value, so the compiled two-loop is traced once per gain, not once per run.
     """
@@ -127,8 +120,8 @@ class ColourMetric:
     gain: float
 
     def __call__(self, direction: tf.Tensor) -> tf.Tensor:
-        colour = direction - tf.reduce_mean(direction, axis=-1, keepdims=True)
-        return direction + (self.gain - 1.0) * colour
+        color = direction - tf.reduce_mean(direction, axis=-1, keepdims=True)
+        return direction + (self.gain - 1.0) * color
 
 
 def _lbfgs_b_scale(loss: StyleLoss, start: np.ndarray, report: Callable, plan: Plan) -> None:
@@ -182,27 +175,22 @@ def _adam_scale(loss: StyleLoss, start: np.ndarray, report: Callable, plan: Plan
 
 def optimize(
     content: np.ndarray,
-    styles: Sequence[np.ndarray],
-    style_mix: Sequence[float] | None = None,
-    options: OptimizeOptions = DEFAULTS,
+    targets: Targets,
+    options: OptimizeOptions = OptimizeOptions(),
     *,
-    regions: Sequence[np.ndarray] | None = None,
-    style_regions: Sequence[np.ndarray | None] | None = None,
-    init_image: np.ndarray | None = None,
+    start: np.ndarray | None = None,
     stop: threading.Event | None = None,
     preview_every: int = 10,
 ) -> Iterator[Progress]:
-    """Optimise an image for ``content`` (already at the output size) and ``styles``.
+    """Optimise an image for ``content`` (already at the output size) and ``targets``.
 
-    Styles should already be at the content's long side; at coarser scales everything is resized
-    by the same factor. ``regions`` (one (H, W) map per style) puts each style in its own
-    region, and ``style_regions`` takes a style's statistics over a map of it (see
-    `StyleLoss`). ``options.steps`` counts loss evaluations, split evenly over the
-    scales; by default the device's (`DEVICE_DEFAULTS`), or, given a time budget, as many as it
-    allows.
-    ``init_image`` is the start for ``init="fast"`` (the fast path's result). The run ends after
-    the steps, the time budget, or when ``stop`` is set (checked after every evaluation); the
-    last `Progress` has ``done`` and the best image in ``preview``.
+    The targets' styles should already be at the content's long side; at coarser scales
+    everything is resized by the same factor. ``options.steps`` counts loss evaluations, split
+    evenly over the scales; by default the device's (`DEVICE_DEFAULTS`), or, given a time
+    budget, as many as it allows. ``start`` is the first image for ``init="fast"`` (the fast
+    path's result). The run ends after the steps, the time budget, or when ``stop`` is set
+    (checked after every evaluation); the last `Progress` has ``done`` and the best image in
+    ``preview``.
     """
     steps = options.steps
     if steps is None:
@@ -211,16 +199,13 @@ def optimize(
     scales = options.scales
     plan = Plan(
         content=content,
-        styles=tuple(styles),
-        style_mix=None if style_mix is None else tuple(style_mix),
-        regions=None if regions is None else tuple(regions),
-        style_regions=None if style_regions is None else tuple(style_regions),
-        preset=preset_for(options),
+        targets=targets,
+        preset=options.loss_preset,
         optimizer=options.optimizer,
-        start=initial_image(content, options.init, init_image, options.seed),
+        start=initial_image(content, options.init, start, options.seed),
         steps_per_scale=tuple(steps // scales + (i < steps % scales) for i in range(scales)),
         history=options.history,
-        colour_gain=options.colour_gain,
+        color_gain=options.color_gain,
     )
     run = _Run(plan, preview_every, options.time_budget, stop or threading.Event())
     worker = threading.Thread(target=run.work, name="optimize", daemon=True)
@@ -272,19 +257,8 @@ class _Run:
             for (h, w), max_steps in zip(sizes, plan.steps_per_scale, strict=True):
                 if max_steps == 0:
                     continue
-                factor = h / height
-                styles = [resize(style, _scaled(style.shape[:2], factor)) for style in plan.styles]
                 content = resize(plan.content, (h, w))
-                # StyleLoss brings the region maps to this scale's sizes.
-                loss = StyleLoss(
-                    content,
-                    styles,
-                    plan.preset,
-                    plan.style_mix,
-                    None,
-                    plan.regions,
-                    plan.style_regions,
-                )
+                loss = StyleLoss(content, plan.targets.scaled(h / height), plan.preset)
                 # A new size: losses from the previous one don't compare, so the best restarts.
                 self.best, self.best_losses = None, {"total": np.inf}
                 self.scale_size, self.scale_end = (h, w), self.step + max_steps

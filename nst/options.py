@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nst.errors import InputError
@@ -33,10 +33,63 @@ PAGE_TIME_BUDGET_LIMITS = (10, 180)
 ENGINES = ("auto", "hub", "lite")
 OPTIMIZERS = ("lbfgs", "lbfgs-b", "adam")
 INITS = ("content", "fast", "noise")
-PRESETS = ("default", "tutorial")  # the loss presets of `nst.losses`
-# Whose colours the result has (Gatys et al. 2017, "Controlling Perceptual Factors in Neural
+# The slow path's loss definitions (`nst.losses`): which VGG19 layers count and how much.
+TUTORIAL_STYLE_LAYERS = (
+    "block1_conv1",
+    "block2_conv1",
+    "block3_conv1",
+    "block4_conv1",
+    "block5_conv1",
+)
+
+
+@dataclass(frozen=True)
+class LossPreset:
+    """Which layers count and how much. Layer weights multiply the global style/content weights."""
+
+    style_layers: dict[str, float]
+    content_layers: dict[str, float]
+    style_weight: float
+    content_weight: float
+    tv_weight: float
+    # False: the tutorial's plain mean squared errors and summed TV (which grows with the image).
+    # True: each layer's error is relative to its target's mean square, so every layer counts
+    # alike whatever its activation scale, and TV is a per-pixel mean: the same weights then
+    # work at any resolution and for any style image.
+    normalized: bool = False
+    name: str = field(default="custom", compare=False)
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*self.style_layers, *self.content_layers]))
+
+
+TUTORIAL = LossPreset(
+    style_layers={name: 1 / 5 for name in TUTORIAL_STYLE_LAYERS},
+    content_layers={"block5_conv2": 1.0},
+    style_weight=1e-2,
+    content_weight=1e4,
+    tv_weight=30.0,
+    name="tutorial",
+)
+# The tutorial's layers, each normalised (so no single layer dominates, as block4_conv1 does in
+# the tutorial's sums). Content at block5_conv2 also scored better under the tutorial's
+# definition than block4_conv2 at equal time. Weights chosen by eye on Tübingen x Starry Night.
+DEFAULT = LossPreset(
+    style_layers={name: 1 / 5 for name in TUTORIAL_STYLE_LAYERS},
+    content_layers={"block5_conv2": 1.0},
+    style_weight=10.0,
+    content_weight=1.0,
+    tv_weight=1.0,
+    normalized=True,
+    name="default",
+)
+PRESETS = {preset.name: preset for preset in (DEFAULT, TUTORIAL)}
+
+
+# Whose colors the result has (Gatys et al. 2017, "Controlling Perceptual Factors in Neural
 # Style Transfer", section 5): the style's; the photo's, by taking only luminance from the
-# result (`nst.color.preserve_color`); or the style's recoloured to the photo's colour mean and
+# result (`nst.color.preserve_color`); or the style's recolored to the photo's color mean and
 # covariance before stylizing (`nst.color.match_colors`).
 COLORS = ("style", "luminance", "histogram")
 # Brush size: the style image's scale relative to the output (1: as before; 2: the style twice as
@@ -77,20 +130,21 @@ DEVICE_DEFAULTS = {
     "CPU": DeviceDefaults(size=512, steps=50),
     "GPU": DeviceDefaults(size=1024, steps=500),
 }
-# Moves in colour (zero mean over R, G, B) change VGG19's features far less than moves in
+# Moves in color (zero mean over R, G, B) change VGG19's features far less than moves in
 # brightness, so the loss is flatter along them and L-BFGS's one-number initial Hessian steps too
 # timidly there. Evaluations to the tutorial recipe's 1000-step loss at 256 px, history 20, by
-# how many times larger colour steps are: x1 295, x2 277, x4 264, x6 271 (`benchmarks/slow.py
-# --compare 256 --history 20 --colour-gain G`); shrinking them instead took 580.
-COLOUR_GAIN = 4.0
-# L-BFGS history: the same measure, colour gain 4, by history length: 10: 276, 20: 264, 30: 252,
+# how many times larger color steps are: x1 295, x2 277, x4 264, x6 271 (`benchmarks/slow.py
+# --compare 256 --history 20 --color-gain G`); shrinking them instead took 580.
+COLOR_GAIN = 4.0
+# L-BFGS history: the same measure, color gain 4, by history length: 10: 276, 20: 264, 30: 252,
 # 40: 245, 60: 238 (`--history N`). Each step kept costs two image-sized tensors: 190 MB in all
 # at 512 px.
 HISTORY = 40
 
 
 def _option(default: Any, help: str, **cli: Any) -> Any:
-    """A dataclass field whose metadata is its command-line help (and argparse extras)."""
+    """A dataclass field whose metadata is its command-line help (and argparse extras; ``aliases``
+    are older option names still accepted)."""
     return field(default=default, metadata={"help": help, **cli})
 
 
@@ -109,7 +163,7 @@ def _choice(name: str, value: str, choices: Sequence[str]) -> None:
 
 @dataclass(frozen=True)
 class Settings:
-    """What both paths share: the output size, the mix of several styles, the colours and the
+    """What both paths share: the output size, the mix of several styles, the colors and the
     brush size."""
 
     size: int = _option(512, "output long side in pixels")
@@ -122,8 +176,8 @@ class Settings:
     )
     colors: str = _option(
         "style",
-        "the style's colours, the photo's (luminance from the result), or the style's "
-        "matched to the photo's colour histogram",
+        "the style's colors, the photo's (luminance from the result), or the style's "
+        "matched to the photo's color histogram",
         choices=COLORS,
     )
     style_scale: float = _option(
@@ -139,7 +193,7 @@ class Settings:
             isinstance(self.size, int) and low <= self.size <= high,
             f"Output size must be between {low} and {high} pixels, not {self.size}.",
         )
-        _choice("colours", self.colors, COLORS)
+        _choice("colors", self.colors, COLORS)
         low, high = STYLE_SCALE_LIMITS
         _check(
             _finite(self.style_scale) and low <= self.style_scale <= high,
@@ -199,7 +253,7 @@ class OptimizeOptions:
     )
     time_budget: float | None = _option(None, "stop after S seconds", type=float, metavar="S")
     preset: str = _option(
-        "default", "the loss definition (tutorial: TF's tutorial)", choices=PRESETS
+        "default", "the loss definition (tutorial: TF's tutorial)", choices=tuple(PRESETS)
     )
     emphasis: str = _option(
         "balanced", "how much the style counts against the content", choices=tuple(STYLE_EMPHASIS)
@@ -210,12 +264,25 @@ class OptimizeOptions:
     scales: int = _option(1, "coarse-to-fine scales, each half the next")
     seed: int = _option(0, "seed of the noise start")
     history: int = _option(HISTORY, "L-BFGS history (steps kept)")
-    colour_gain: float = _option(COLOUR_GAIN, "L-BFGS: how much larger steps are in colour")
+    color_gain: float = _option(
+        COLOR_GAIN, "L-BFGS: how much larger steps are in color", aliases=("--colour-gain",)
+    )
+
+    @property
+    def loss_preset(self) -> LossPreset:
+        """The loss preset these options name, with their weight overrides and emphasis."""
+        preset = PRESETS[self.preset]
+        weights = {
+            name: getattr(preset, name) if getattr(self, name) is None else getattr(self, name)
+            for name in ("style_weight", "content_weight", "tv_weight")
+        }
+        weights["style_weight"] *= STYLE_EMPHASIS[self.emphasis]
+        return replace(preset, **weights)
 
     def __post_init__(self) -> None:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("init", self.init, INITS)
-        _choice("preset", self.preset, PRESETS)
+        _choice("preset", self.preset, tuple(PRESETS))
         _choice("emphasis", self.emphasis, tuple(STYLE_EMPHASIS))
         for name in ("style_weight", "content_weight", "tv_weight"):
             value = getattr(self, name)
@@ -231,9 +298,7 @@ class OptimizeOptions:
         )
         _check(self.scales >= 1, "Scales must be at least 1.")
         _check(self.history >= 1, "The L-BFGS history must be at least 1.")
-        _check(
-            _finite(self.colour_gain) and self.colour_gain > 0, "The colour gain must be positive."
-        )
+        _check(_finite(self.color_gain) and self.color_gain > 0, "The color gain must be positive.")
 
 
 # What `compare` (the CLI subcommand and the page) starts from: the optimizer continues from the

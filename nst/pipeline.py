@@ -31,6 +31,7 @@ from nst.images import (
     to_uint8,
 )
 from nst.options import COMPARE, FastOptions, OptimizeOptions, Settings, normalize_mix
+from nst.targets import Targets, build_targets
 
 # The slow path's modules import TensorFlow, which takes seconds: they are imported where the
 # slow path runs, so that the fast path and the checks of a request never wait for it.
@@ -54,41 +55,11 @@ class Result:
 
 
 @dataclass(frozen=True)
-class Targets:
-    """What the optimizer and the scorer match the image with: the styles at the output's long
-    side, mixed by ``style_mix``, or, with a mask, each in its ``regions`` map (each style's
-    Gram matrices taken over its ``style_regions`` map, where one is given)."""
-
-    styles: tuple[np.ndarray, ...]
-    style_mix: tuple[float, ...] | None
-    regions: tuple[np.ndarray, ...] | None = None
-    style_regions: tuple[np.ndarray | None, ...] | None = None
-
-
-def targets(
-    content: np.ndarray,
-    styles: tuple[np.ndarray, ...],
-    style_mix: tuple[float, ...] | None,
-    mask: np.ndarray | None,
-) -> Targets:
-    """The targets of ``styles`` (at the output's long side) for an image the size of
-    ``content``: mixed, or with a ``mask`` at that size, white for the first style and black
-    for the second. With one style, black keeps the photo's own style there: the photo's Gram
-    matrices over the black region itself."""
-    if mask is None:
-        return Targets(styles, style_mix)
-    regions = (mask, 1.0 - mask)
-    if len(styles) == 2:
-        return Targets(styles, None, regions)
-    return Targets((*styles, content), None, regions, (None, regions[1]))
-
-
-@dataclass(frozen=True)
 class Job:
     """Validated inputs of one request, decoded once. Build it with `prepare`."""
 
     content: np.ndarray  # at the output size
-    # As decoded (recoloured when `Settings.colors` is "histogram"): the fast path crops its own
+    # As decoded (recolored when `Settings.colors` is "histogram"): the fast path crops its own
     # 256 px square, the slow path resizes them (`styles_at_size`).
     styles: tuple[np.ndarray, ...]
     style_mix: tuple[float, ...]  # one weight per style, summing to 1
@@ -108,7 +79,7 @@ class Job:
 
     @cached_property
     def targets(self) -> Targets:
-        return targets(self.content, self.styles_at_size, self.style_mix, self.mask)
+        return build_targets(self.content, self.styles_at_size, self.style_mix, self.mask)
 
     def fast(self) -> Result:
         """The fast path's image, unmeasured. With a mask, each style is rendered over the whole
@@ -128,7 +99,7 @@ class Job:
         # onnxruntime runs the lite network on the CPU; the hub model runs where TensorFlow does.
         where = device.cpu() if engine == "lite" else device.current()
         made_by = {"method": "fast", "engine": engine, "device": where.label, **self._perceptual()}
-        return Result(self._colours(image), sum(m.seconds for m in made), made_by)
+        return Result(self._colors(image), sum(m.seconds for m in made), made_by)
 
     def optimize(
         self,
@@ -136,8 +107,12 @@ class Job:
         stop: threading.Event | None = None,
         preview_every: int = 10,
     ) -> Optimization:
-        """The optimization, to iterate. Starting from the fast result, it uses ``fast_image``
-        when given and makes it first otherwise (then in `Optimization.fast_result`)."""
+        """The optimization, to iterate for `Progress` or `Optimization.run` to its end.
+        ``fast_image`` is the fast result's image (the caller makes it, with `fast`): the start
+        when the options start from it, else only measured, for comparison
+        (`Optimization.fast_loss`)."""
+        if self.optimize_options.init == "fast" and fast_image is None:
+            raise ValueError("the optimization starts from the fast result: pass its image")
         return Optimization(self, fast_image, stop, preview_every)
 
     def measure(self, result: Result) -> Result:
@@ -148,15 +123,14 @@ class Job:
 
     def score(self, image: np.ndarray) -> dict[str, float]:
         """The tutorial's losses of any image at the output size (`losses.score`), against the
-        styles as both paths use them (recoloured, at the style scale), per region too when there
+        styles as both paths use them (recolored, at the style scale), per region too when there
         is a mask."""
         from nst import losses
 
-        targets = self.targets
-        return losses.score(image, self.content, targets.styles, targets.style_mix, targets.regions)
+        return losses.score(image, self.content, self.targets)
 
-    def _colours(self, image: np.ndarray) -> np.ndarray:
-        """A finished result with the photo's colours when the settings ask for luminance only."""
+    def _colors(self, image: np.ndarray) -> np.ndarray:
+        """A finished result with the photo's colors when the settings ask for luminance only."""
         return preserve_color(image, self.content) if self.settings.colors == "luminance" else image
 
     def _perceptual(self) -> dict[str, Any]:
@@ -172,14 +146,11 @@ def _feather(mask: np.ndarray) -> np.ndarray:
     return gaussian_filter(mask, sigma=max(1.0, 0.004 * max(mask.shape)))
 
 
-DEFAULT_SETTINGS = Settings()
-
-
 def prepare(
     content: ImageSource,
     styles: Sequence[ImageSource],
-    settings: Settings = DEFAULT_SETTINGS,
-    fast_options: FastOptions = fast.DEFAULTS,
+    settings: Settings = Settings(),
+    fast_options: FastOptions = FastOptions(),
     optimize_options: OptimizeOptions = COMPARE,
     mask: ImageSource | None = None,
 ) -> Job:
@@ -192,7 +163,7 @@ def prepare(
     content_image = resize_long_side(load_image(content), settings.size)
     style_images = tuple(load_image(style) for style in styles)
     if settings.colors == "histogram":
-        # Recoloured once, before anything uses them: both paths, the optimizer's targets and
+        # Recolored once, before anything uses them: both paths, the optimizer's targets and
         # the scoring then see the same styles.
         style_images = tuple(match_colors(style, content_image) for style in style_images)
     mask_map = None
@@ -211,8 +182,8 @@ def prepare(
 
 
 class Optimization:
-    """The slow path of a job: iterate it for `Progress` (previews, losses); stop it through
-    ``stop``. Afterwards `result` holds the final image, unmeasured."""
+    """The slow path of a job: iterate it for `Progress` (previews, losses), or `run` it to its
+    end; stop it through ``stop``. Afterwards `result` holds the final image, unmeasured."""
 
     def __init__(
         self,
@@ -221,12 +192,8 @@ class Optimization:
         stop: threading.Event | None,
         preview_every: int,
     ) -> None:
-        self.job, self.stop, self.preview_every = job, stop, preview_every
-        self.fast_result: Result | None = None  # made here when the start needs it
-        if job.optimize_options.init == "fast" and fast_image is None:
-            self.fast_result = job.fast()
-            fast_image = self.fast_result.image
-        self.fast_image = fast_image
+        self.job, self.fast_image, self.stop = job, fast_image, stop
+        self.preview_every = preview_every
         self.fast_loss: float | None = None  # the fast image under the optimizer's objective
         self.result: Result | None = None
 
@@ -240,15 +207,11 @@ class Optimization:
             self.fast_loss = self._objective(self.fast_image)
         started = time.perf_counter()
         progress = None
-        targets = job.targets
         for progress in optimize(
             job.content,
-            targets.styles,
-            targets.style_mix,
+            job.targets,
             options,
-            regions=targets.regions,
-            style_regions=targets.style_regions,
-            init_image=self.fast_image,
+            start=self.fast_image,
             stop=self.stop,
             preview_every=self.preview_every,
         ):
@@ -265,8 +228,16 @@ class Optimization:
             "device": device.current().label,
             **job._perceptual(),
         }
-        image = job._colours(progress.preview)
+        image = job._colors(progress.preview)
         self.result = Result(image, time.perf_counter() - started, made_by)
+
+    def run(self, on_progress: Callable[[Progress], None] | None = None) -> Result:
+        """Run to the end (calling ``on_progress`` with each `Progress`); the result, unmeasured."""
+        for progress in self:
+            if on_progress:
+                on_progress(progress)
+        assert self.result is not None  # set by the iteration's end
+        return self.result
 
     def _objective(self, image: np.ndarray) -> float:
         import tensorflow as tf
@@ -274,15 +245,7 @@ class Optimization:
         from nst import losses
 
         job = self.job
-        preset, targets = losses.preset_for(job.optimize_options), job.targets
-        loss = losses.StyleLoss(
-            job.content,
-            targets.styles,
-            preset,
-            targets.style_mix,
-            targets.regions,
-            targets.style_regions,
-        )
+        loss = losses.StyleLoss(job.content, job.targets, job.optimize_options.loss_preset)
         image = resize(np.asarray(image, np.float32), job.content.shape[:2])
         return float(loss(tf.constant(image[None]))["total"])
 
@@ -293,9 +256,5 @@ def compare(
     """Both paths on the job's inputs, both measured; the optimizer starts as the job says
     (by default from the fast result)."""
     fast_result = job.fast()
-    run = job.optimize(fast_result.image, preview_every=0)
-    for progress in run:
-        if on_progress:
-            on_progress(progress)
-    assert run.result is not None
-    return job.measure(fast_result), job.measure(run.result)
+    optimized = job.optimize(fast_result.image, preview_every=0).run(on_progress)
+    return job.measure(fast_result), job.measure(optimized)

@@ -17,7 +17,7 @@ from nst.pipeline import Job, Result
 
 LOSSES_DEFINITION = (
     "nst.losses.score: TF tutorial definition, VGG19 at the image's size, against the style "
-    "images as the job used them (recoloured, at the style scale)"
+    "images as the job used them (recolored, at the style scale)"
 )
 # `Settings.colors` in words, for the page's choice and the captions.
 COLOR_LABELS = {
@@ -40,7 +40,7 @@ def made_by(result: Result) -> str:
         )
     # The perceptual controls, when they are not the defaults.
     if how.get("colors", "style") != "style":
-        method += f" · colours: {COLOR_LABELS[how['colors']]}"
+        method += f" · colors: {COLOR_LABELS[how['colors']]}"
     if how.get("style_scale", 1.0) != 1.0:
         method += f" · style scale {how['style_scale']:g}"
     return f"{method} · {how['device']} · {result.seconds:.1f} s · {width}×{height} px"
@@ -57,9 +57,9 @@ def losses_line(losses: dict, bold: str = "") -> str:
     return line
 
 
-def caption(result: Result, bold: str = "") -> str:
+def caption(result: Result) -> str:
     """Two lines for a measured result: what made it, then its losses."""
-    return made_by(result) + "\n" + losses_line(result.losses, bold)
+    return made_by(result) + "\n" + losses_line(result.losses)
 
 
 def side_by_side(panels: Sequence[tuple[str, np.ndarray]], gap: int = 12) -> np.ndarray:

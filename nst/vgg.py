@@ -260,7 +260,6 @@ def _extractor(
 
 def feature_extractor(
     layers: tuple[str, ...] | list[str] = LOSS_LAYERS,
-    weights: str | os.PathLike | None = None,
     formulation: Formulation | None = None,
 ) -> FeatureExtractor:
     """Return the process-wide extractor that covers ``layers``.
@@ -276,16 +275,12 @@ def feature_extractor(
     deepest = max(CONV_LAYERS.index(name) for name in (*layers, LOSS_LAYERS[-1]))
     if formulation is None:
         formulation = device.formulation(device.current())
-    weights_path = _resolved(
-        weights, os.environ.get(WEIGHTS_ENV_VAR), os.environ.get(FALLBACKS_ENV_VAR)
-    )
+    weights_path = _resolved(os.environ.get(WEIGHTS_ENV_VAR), os.environ.get(FALLBACKS_ENV_VAR))
     return _extractor(CONV_LAYERS[: deepest + 1], weights_path, formulation)
 
 
 @functools.cache
-def _resolved(
-    weights: str | os.PathLike | None, env_value: str | None, fallbacks_value: str | None
-) -> Path:
+def _resolved(env_value: str | None, fallbacks_value: str | None) -> Path:
     # Hashing 80 MB takes a moment; do it once per distinct request (both env vars are part of
     # it, so a switch set later, as tests do, is seen). Errors are not cached.
-    return resolve_weights(weights)
+    return resolve_weights()

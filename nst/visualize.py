@@ -1,6 +1,6 @@
 """Pictures of what the slow path optimizes: VGG19 feature maps and Gram matrices.
 
-Early layers respond to colour and fine texture, deep ones to outlines and objects; the Gram
+Early layers respond to color and fine texture, deep ones to outlines and objects; the Gram
 matrix of a layer (channel-by-channel correlations) is the "style" the optimizer matches.
 Everything comes from the optimizer's own feature extractor (`nst.vgg.feature_extractor`).
 """
@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from nst.images import resize_map
 from nst.losses import gram_matrix, guide, layer_map
+from nst.targets import Targets
 from nst.vgg import LOSS_LAYERS, feature_extractor
 
 LAYERS = LOSS_LAYERS  # the layers a user can inspect
@@ -79,20 +80,17 @@ def gram_heatmap(maps: np.ndarray, channels: int = 64, cell_pixels: int = 4) -> 
 
 
 def region_views(
-    regions: tuple[np.ndarray, ...],
-    styles: tuple[np.ndarray, ...],
-    style_regions: tuple[np.ndarray | None, ...] | None,
-    shape: tuple[int, int],
-    layer: str,
+    targets: Targets, shape: tuple[int, int], layer: str
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """With a mask: the first region's map at `layer`'s ``shape`` (white: the first style), and
     each region's target Gram matrix there, as `gram_heatmap`s: what each region is asked to
     match (a style's, or the photo's own over its region)."""
-    mask = layer_map(regions[0], shape)[0, ..., 0].numpy()
+    assert targets.regions is not None, "region views need targets with regions (a mask)"
+    mask = layer_map(targets.regions[0], shape)[0, ..., 0].numpy()
+    style_regions = targets.style_regions or (None,) * len(targets.styles)
     grams = []
-    for index, style in enumerate(styles):
+    for style, area in zip(targets.styles, style_regions, strict=True):
         maps = activations(style, layer)
-        area = style_regions[index] if style_regions else None
         if area is not None:
             maps = maps * guide(resize_map(area, style.shape[:2]), maps.shape[:2])[0].numpy()
         grams.append(gram_heatmap(maps))

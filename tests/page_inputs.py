@@ -1,5 +1,5 @@
 """The values of the page's shared inputs for its API, in the handlers' order: content, style,
-second style, its share, strength, size, colours, brush size, mask, mask file."""
+second style, its share, strength, size, colors, brush size, mask, mask file."""
 
 from pathlib import Path
 

@@ -56,13 +56,13 @@ def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None
     assert best[0] == pytest.approx(fast_line[0], rel=1e-3)  # it starts from the fast image
 
 
-def test_histogram_colours_are_made_and_measured_with_the_matched_style(
+def test_histogram_colors_are_made_and_measured_with_the_matched_style(
     client, photo: Path, painting: Path
 ) -> None:
     inputs = _shared_inputs(photo, painting)
-    inputs[6] = "histogram"  # colours
+    inputs[6] = "histogram"  # colors
     path, numbers = client.predict(*inputs, api_name="/fast")
-    assert "colours: the style's, matched to the photo" in numbers
+    assert "colors: the style's, matched to the photo" in numbers
     handle = gradio_client.handle_file
     matched, plain = (
         client.predict(
@@ -70,7 +70,7 @@ def test_histogram_colours_are_made_and_measured_with_the_matched_style(
         )
         for colors in ("histogram", "style")
     )
-    # The same image scores differently against the recoloured style than against the painting.
+    # The same image scores differently against the recolored style than against the painting.
     assert "style loss" in matched and "style loss" in plain and matched != plain
 
 

@@ -30,7 +30,7 @@ CONTENT = REPO / "assets" / "content_chelsea.jpg"
 
 
 def _photo(width: int = 96, height: int = 64) -> Image.Image:
-    """A small photo-like image: a colour gradient with a bright square."""
+    """A small photo-like image: a color gradient with a bright square."""
     y, x = np.mgrid[0:height, 0:width]
     pixels = np.stack([x * 255 // width, y * 255 // height, 128 + 0 * x], axis=-1).astype(np.uint8)
     pixels[height // 4 : height // 2, width // 4 : width // 2] = 255

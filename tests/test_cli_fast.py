@@ -33,7 +33,7 @@ def test_fast_writes_the_output_and_reports_engine_and_seconds(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert Image.open(out).size == (203, 135)
     assert re.search(
-        r"^Fast · lite engine · colours: the photo's \(luminance transfer\) · CPU, \d+ threads? · "
+        r"^Fast · lite engine · colors: the photo's \(luminance transfer\) · CPU, \d+ threads? · "
         r"\d+\.\d s · 203×135 px$",
         done.stdout,
         re.M,

@@ -10,8 +10,8 @@ onnxruntime 1.31.1) and sit well below what was seen and well above chance:
 - strength: difference from the content 0.10-0.11 at strength 0, 0.13-0.16 at 0.5 and
   0.19-0.27 at 1;
 - a 50/50 blend was 0.13-0.15 from each single-style result, which were 0.26-0.28 apart;
-- colours "luminance": mean |I, Q| difference from the content 0.001-0.004 (only [0, 1]
-  clipping), against 0.12-0.17 with the style's colours.
+- colors "luminance": mean |I, Q| difference from the content 0.001-0.004 (only [0, 1]
+  clipping), against 0.12-0.17 with the style's colors.
 
 The stylized image reacts strongly to small content changes (int8 network: 8-bit rounding of
 the resized content moves single pixels by up to 0.28), so exact comparisons prepare the content
@@ -145,7 +145,7 @@ def test_blend_weights_favour_the_heavier_style():
     assert distance(mostly_first, first) < distance(mostly_second, first)
 
 
-def test_luminance_colours_keep_the_content_chroma():
+def test_luminance_colors_keep_the_content_chroma():
     photo = photo_at(COFFEE, SIZE)
     plain = lite(COFFEE, SWIRLS, size=SIZE)
     kept = lite(COFFEE, SWIRLS, size=SIZE, colors="luminance")
@@ -153,7 +153,7 @@ def test_luminance_colours_keep_the_content_chroma():
     # Chroma (I, Q) from the photo, luminance (Y) from the stylized image, up to [0, 1] clipping.
     assert distance(kept_yiq[..., 1:], photo_yiq[..., 1:]) < 0.01
     assert distance(kept_yiq[..., 0], plain_yiq[..., 0]) < 0.01
-    assert distance(plain_yiq[..., 1:], photo_yiq[..., 1:]) > 0.05  # the blue swirls recolour it
+    assert distance(plain_yiq[..., 1:], photo_yiq[..., 1:]) > 0.05  # the blue swirls recolor it
 
 
 @pytest.mark.parametrize(
@@ -198,11 +198,11 @@ def clean_engine_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 def tiny_saved_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SavedModel with the hub model's call signature: (content, style) -> [image].
 
-    Its image is the content mixed half and half with the style's mean colour.
+    Its image is the content mixed half and half with the style's mean color.
     """
     import tensorflow as tf
 
-    class HalfStyleColour(tf.Module):
+    class HalfStyleColor(tf.Module):
         @tf.function(
             input_signature=[
                 tf.TensorSpec([1, None, None, 3], tf.float32),
@@ -212,8 +212,8 @@ def tiny_saved_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         def __call__(self, content, style):
             return [0.5 * content + 0.5 * tf.reduce_mean(style, axis=[1, 2], keepdims=True)]
 
-    path = tmp_path_factory.mktemp("hub") / "half_style_colour"
-    tf.saved_model.save(HalfStyleColour(), str(path))
+    path = tmp_path_factory.mktemp("hub") / "half_style_color"
+    tf.saved_model.save(HalfStyleColor(), str(path))
     return path
 
 
@@ -222,8 +222,8 @@ def test_hub_engine_runs_a_local_saved_model(tiny_saved_model: Path):
     result = stylize(COFFEE, SHAPES, size=203, engine="hub", hub_handle=str(tiny_saved_model))
     assert result.made_by["engine"] == "hub"
     photo = photo_at(COFFEE, 203)
-    style_colour = fast.prepare_style(load_image(SHAPES)).mean(axis=(0, 1, 2))
-    np.testing.assert_allclose(result.image, 0.5 * photo + 0.5 * style_colour, atol=1e-5)
+    style_color = fast.prepare_style(load_image(SHAPES)).mean(axis=(0, 1, 2))
+    np.testing.assert_allclose(result.image, 0.5 * photo + 0.5 * style_color, atol=1e-5)
     # Loaded once: the second call reuses the cached engine.
     engine = fast._engines[f"hub:{tiny_saved_model}"]
     assert fast.get_engine("hub", str(tiny_saved_model)) is engine

@@ -17,7 +17,7 @@ RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 
 
 def quadrants(width: int = 64, height: int = 48) -> Image.Image:
-    """Four flat colour blocks, so lossy formats still give exact block means to check."""
+    """Four flat color blocks, so lossy formats still give exact block means to check."""
     pixels = np.zeros((height, width, 3), np.uint8)
     pixels[: height // 2, : width // 2] = RED
     pixels[: height // 2, width // 2 :] = GREEN
@@ -27,7 +27,7 @@ def quadrants(width: int = 64, height: int = 48) -> Image.Image:
 
 
 def block_means(image: np.ndarray) -> np.ndarray:
-    """Mean colour (0-255) in the middle of each quadrant: top left, top right, then bottom."""
+    """Mean color (0-255) in the middle of each quadrant: top left, top right, then bottom."""
     height, width = image.shape[:2]
     ys, xs = (height // 8, height // 2 + height // 8), (width // 8, width // 2 + width // 8)
     size_y, size_x = height // 4, width // 4
@@ -36,7 +36,7 @@ def block_means(image: np.ndarray) -> np.ndarray:
     )
 
 
-QUADRANT_COLOURS = np.array([RED, GREEN, BLUE, (255, 255, 255)], float)
+QUADRANT_COLORS = np.array([RED, GREEN, BLUE, (255, 255, 255)], float)
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_formats_decode_to_rgb(tmp_path: Path, suffix: str, options: dict, toler
     assert image.shape == (48, 64, 3)
     assert image.dtype == np.float32
     assert image.min() >= 0.0 and image.max() <= 1.0
-    np.testing.assert_allclose(block_means(image), QUADRANT_COLOURS, atol=tolerance + 1e-3)
+    np.testing.assert_allclose(block_means(image), QUADRANT_COLORS, atol=tolerance + 1e-3)
 
 
 def test_bytes_decode_like_the_file(tmp_path: Path):
@@ -70,7 +70,7 @@ def test_bytes_decode_like_the_file(tmp_path: Path):
 
 def test_animated_gif_gives_its_first_frame(tmp_path: Path):
     path = tmp_path / "animated.gif"
-    frames = [Image.new("RGB", (32, 32), colour) for colour in (RED, GREEN, BLUE)]
+    frames = [Image.new("RGB", (32, 32), color) for color in (RED, GREEN, BLUE)]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
     assert Image.open(path).n_frames == 3
     np.testing.assert_array_equal(load_image(path), np.ones((32, 32, 3)) * np.float32(RED) / 255)
@@ -159,11 +159,11 @@ def test_other_modes_convert_to_rgb(tmp_path: Path, make, mode: str, expected: t
     np.testing.assert_allclose(load_image(path)[10, 10] * 255, expected, atol=0.5)
 
 
-def test_palette_colours_are_kept(tmp_path: Path):
+def test_palette_colors_are_kept(tmp_path: Path):
     path = tmp_path / "palette.png"
     quadrants().quantize(4).save(path)
     assert Image.open(path).mode == "P"
-    np.testing.assert_allclose(block_means(load_image(path)), QUADRANT_COLOURS, atol=0.5)
+    np.testing.assert_allclose(block_means(load_image(path)), QUADRANT_COLORS, atol=0.5)
 
 
 def test_cmyk_jpeg_converts_to_rgb(tmp_path: Path):
@@ -194,12 +194,12 @@ def test_resize_long_side_keeps_aspect(height: int, width: int, long_side: int, 
     assert resized.min() >= 0.0 and resized.max() <= 1.0
 
 
-def test_load_with_long_side_resizes_and_keeps_colours(tmp_path: Path):
+def test_load_with_long_side_resizes_and_keeps_colors(tmp_path: Path):
     path = tmp_path / "big.png"
     quadrants(640, 480).save(path)
     image = load_image(path, long_side=160)
     assert image.shape == (120, 160, 3)
-    np.testing.assert_allclose(block_means(image), QUADRANT_COLOURS, atol=0.5)
+    np.testing.assert_allclose(block_means(image), QUADRANT_COLORS, atol=0.5)
 
 
 def write_bilevel_png(path: Path, width: int, height: int) -> None:

@@ -10,7 +10,8 @@ import tutorial  # the TF tutorial's code, transcribed: this file's oracle
 from nst import losses
 from nst.errors import InputError
 from nst.images import load_image, resize
-from nst.options import PRESETS, STYLE_EMPHASIS, OptimizeOptions
+from nst.options import DEFAULT, PRESETS, STYLE_EMPHASIS, TUTORIAL, OptimizeOptions
+from nst.targets import Targets
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def test_tutorial_preset_equals_the_tutorial_code_in_value_and_gradient(images) 
     content, style = images
     image = np.clip(content + np.random.default_rng(1).normal(0, 0.1, content.shape), 0, 1)
     image = tf.constant(image[None], tf.float32)
-    loss = losses.StyleLoss(content, [style], losses.TUTORIAL)
+    loss = losses.StyleLoss(content, Targets((style,)), TUTORIAL)
     recipe = tutorial.Recipe(content, style)
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(image)
@@ -62,11 +63,11 @@ def test_gram_matrix_averages_channel_products_over_locations() -> None:
 def test_style_mix_mixes_gram_targets(images) -> None:
     content, style = images
     image = tf.constant(content[None])
-    once = losses.StyleLoss(content, [style], losses.TUTORIAL)(image)
-    twice = losses.StyleLoss(content, [style, style], losses.TUTORIAL, [0.2, 0.6])(image)
+    once = losses.StyleLoss(content, Targets((style,)), TUTORIAL)(image)
+    twice = losses.StyleLoss(content, Targets((style, style), (0.2, 0.6)), TUTORIAL)(image)
     assert float(twice["style"]) == pytest.approx(float(once["style"]), rel=1e-5)
     with pytest.raises(InputError, match="one mix weight per style"):
-        losses.StyleLoss(content, [style, style], losses.TUTORIAL, [1.0])
+        Targets((style, style), (1.0,))
 
 
 def test_default_preset_is_normalised_by_size(images) -> None:
@@ -74,9 +75,9 @@ def test_default_preset_is_normalised_by_size(images) -> None:
     # Four tiles of the same image: four times the pixels, the same local statistics.
     tiled = np.tile(content, (2, 2, 1))
     terms = {}
-    for preset in (losses.DEFAULT, losses.TUTORIAL):
+    for preset in (DEFAULT, TUTORIAL):
         for image in (content, tiled):
-            values = losses.StyleLoss(image, [style], preset)(tf.constant(image[None]))
+            values = losses.StyleLoss(image, Targets((style,)), preset)(tf.constant(image[None]))
             terms[preset.name, image.shape] = values
     one, four = content.shape, tiled.shape
     for term in ("style", "tv"):
@@ -90,7 +91,7 @@ def test_default_preset_is_normalised_by_size(images) -> None:
 def test_score_of_the_content_itself_has_no_content_loss(photo, painting) -> None:
     content, style = load_image(photo), load_image(painting)
     image = resize(content, (48, 64))
-    scores = losses.score(image, content, [style])
+    scores = losses.score(image, content, Targets((style,)))
     assert set(scores) == {"style_loss", "content_loss", "tv_loss", "total"}
     assert scores["content_loss"] == 0.0
     assert scores["style_loss"] > 0 and scores["tv_loss"] > 0
@@ -99,13 +100,13 @@ def test_score_of_the_content_itself_has_no_content_loss(photo, painting) -> Non
     )
 
 
-def test_preset_for_applies_the_overrides_and_the_emphasis() -> None:
-    preset = losses.preset_for(OptimizeOptions(preset="tutorial", style_weight=2.0))
-    assert preset.style_weight == 2.0 and preset.content_weight == losses.TUTORIAL.content_weight
-    strong = losses.preset_for(OptimizeOptions(emphasis="strong"))
-    assert strong.style_weight == losses.DEFAULT.style_weight * STYLE_EMPHASIS["strong"]
-    assert losses.preset_for(OptimizeOptions()) == losses.DEFAULT
-    assert tuple(losses.PRESETS) == PRESETS  # the names the CLI and the page offer
+def test_loss_preset_applies_the_overrides_and_the_emphasis() -> None:
+    preset = OptimizeOptions(preset="tutorial", style_weight=2.0).loss_preset
+    assert preset.style_weight == 2.0 and preset.content_weight == TUTORIAL.content_weight
+    strong = OptimizeOptions(emphasis="strong").loss_preset
+    assert strong.style_weight == DEFAULT.style_weight * STYLE_EMPHASIS["strong"]
+    assert OptimizeOptions().loss_preset == DEFAULT
+    assert set(PRESETS) == {"default", "tutorial"}
     with pytest.raises(InputError, match="Tv weight"):
         OptimizeOptions(tv_weight=-1.0)
     with pytest.raises(InputError, match="preset"):

@@ -11,7 +11,8 @@ import tensorflow as tf
 from nst import cli, losses, optimize
 from nst.errors import InputError
 from nst.images import load_image, resize_long_side
-from nst.options import INITS, OPTIMIZERS, OptimizeOptions
+from nst.options import INITS, OPTIMIZERS, TUTORIAL, OptimizeOptions
+from nst.targets import Targets
 
 
 @pytest.fixture(scope="module")
@@ -19,13 +20,12 @@ def images(photo: Path, painting: Path) -> tuple[np.ndarray, np.ndarray]:
     return load_image(photo, 48), load_image(painting, 48)
 
 
-def run(content, style, init_image=None, preview_every=10, **options) -> list[optimize.Progress]:
+def run(content, style, start=None, preview_every=10, **options) -> list[optimize.Progress]:
     """Every Progress of a run under the tutorial's losses; ``options`` are OptimizeOptions'."""
     options = OptimizeOptions(preset="tutorial", **options)
+    targets = Targets((style,))
     return list(
-        optimize.optimize(
-            content, [style], None, options, init_image=init_image, preview_every=preview_every
-        )
+        optimize.optimize(content, targets, options, start=start, preview_every=preview_every)
     )
 
 
@@ -40,7 +40,7 @@ def test_loss_falls(images, optimizer: str, init: str) -> None:
         style,
         optimizer=optimizer,
         init=init,
-        init_image=fast_result,
+        start=fast_result,
         steps=6,
         preview_every=2,
     )
@@ -56,7 +56,7 @@ def test_loss_falls(images, optimizer: str, init: str) -> None:
 
 def test_gradients_are_finite(images) -> None:
     content, style = images
-    loss = losses.StyleLoss(content, [style], losses.TUTORIAL)
+    loss = losses.StyleLoss(content, Targets((style,)), TUTORIAL)
     noise = optimize.initial_image(content, "noise", seed=1)
     values, grad = optimize._value_and_grad(loss)(tf.constant(noise[None]))
     assert np.isfinite(grad.numpy()).all() and np.abs(grad.numpy()).max() > 0
@@ -69,7 +69,9 @@ def test_stop_returns_the_best_image_within_one_step(images, optimizer: str) -> 
     stop = threading.Event()
     seen = []
     options = OptimizeOptions(optimizer=optimizer, steps=1000)
-    for progress in optimize.optimize(content, [style], None, options, stop=stop, preview_every=0):
+    for progress in optimize.optimize(
+        content, Targets((style,)), options, stop=stop, preview_every=0
+    ):
         seen.append(progress)
         if progress.step == 3:
             stop.set()

@@ -9,13 +9,13 @@ what was measured:
   chelsea × Udnie at style scales 1, 2, 4 was 4.80, 3.54, 2.32 (fast) and 57.6, 27.0, 14.2
   (slow): each doubling lowered it by 26-53%; asserted: by at least 10%. (Coffee × Great Wave
   and The Scream fall too; Starry Night rises in both paths, see README.md.)
-- histogram matching, coffee × Great Wave (the pair farthest from the photo's colours): the
-  output's mean colour was 0.054 (fast) and 0.040 (slow) from the photo's (Euclidean RGB, values
-  in [0, 1]) against 0.468 and 0.284 with the style's colours; asserted: below 0.1 and below 0.3
-  of the unmatched distance. Its style loss (`Job.measure`, against the recoloured style the job
+- histogram matching, coffee × Great Wave (the pair farthest from the photo's colors): the
+  output's mean color was 0.054 (fast) and 0.040 (slow) from the photo's (Euclidean RGB, values
+  in [0, 1]) against 0.468 and 0.284 with the style's colors; asserted: below 0.1 and below 0.3
+  of the unmatched distance. Its style loss (`Job.measure`, against the recolored style the job
   uses) was 1.86 (fast) and 1.22 (slow) times the unmatched run's (against the painting);
   asserted: at most 3 times. (Over the four pairs measured the ratio was 0.04-2.9: the tutorial's
-  loss is not normalised, so a recoloured style with less colour variance scores lower.)
+  loss is not normalised, so a recolored style with less color variance scores lower.)
 - `match_colors` itself: the matched Great Wave's mean was within 0.0022 and its covariance
   within 0.0018 of the photo's (only clipping to [0, 1] moves them); Starry Night's within 1e-7.
 """
@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.perceptual import high_frequency_energy, mean_colour_distance
+from benchmarks.perceptual import high_frequency_energy, mean_color_distance
 from nst import cli, pipeline
-from nst.color import colour_statistics, match_colors
+from nst.color import color_statistics, match_colors
 from nst.errors import InputError
 from nst.images import load_image
 from nst.options import STYLE_SCALE_LIMITS, FastOptions, OptimizeOptions, Settings
@@ -44,8 +44,8 @@ PATHS = ("fast", "slow")
 
 SCALES = (1.0, 2.0, 4.0)  # across the exposed range
 DOUBLING_LOWERS_BY = 0.1
-MEAN_COLOUR_DISTANCE_MAX = 0.1
-MEAN_COLOUR_SHARE_MAX = 0.3  # of the distance with the style's colours
+MEAN_COLOR_DISTANCE_MAX = 0.1
+MEAN_COLOR_SHARE_MAX = 0.3  # of the distance with the style's colors
 STYLE_LOSS_FACTOR_MAX = 3.0
 
 
@@ -61,11 +61,7 @@ def result(path: str, content: Path, style: Path, **settings) -> tuple[pipeline.
     )
     if path == "fast":
         return job, job.fast().image
-    run = job.optimize(preview_every=0)
-    for _ in run:
-        pass
-    assert run.result is not None
-    return job, run.result.image
+    return job, job.optimize(preview_every=0).run().image
 
 
 def test_the_scales_tested_span_the_exposed_range():
@@ -83,14 +79,14 @@ def test_a_larger_style_scale_leaves_less_fine_detail(path: str):
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_histogram_matching_takes_the_photo_colours_and_keeps_the_style(path: str):
+def test_histogram_matching_takes_the_photo_colors_and_keeps_the_style(path: str):
     plain_job, plain = result(path, COFFEE, GREAT_WAVE)
     matched_job, matched = result(path, COFFEE, GREAT_WAVE, colors="histogram")
     photo = plain_job.content
-    distance = mean_colour_distance(matched, photo)
-    assert distance < MEAN_COLOUR_DISTANCE_MAX
-    assert distance < MEAN_COLOUR_SHARE_MAX * mean_colour_distance(plain, photo)
-    # Each scored against the style its job used: the painting, or the painting recoloured.
+    distance = mean_color_distance(matched, photo)
+    assert distance < MEAN_COLOR_DISTANCE_MAX
+    assert distance < MEAN_COLOR_SHARE_MAX * mean_color_distance(plain, photo)
+    # Each scored against the style its job used: the painting, or the painting recolored.
     plain_loss = plain_job.score(plain)["style_loss"]
     matched_loss = matched_job.score(matched)["style_loss"]
     assert matched_loss < STYLE_LOSS_FACTOR_MAX * plain_loss
@@ -101,7 +97,7 @@ def test_histogram_matching_takes_the_photo_colours_and_keeps_the_style(path: st
     [(STARRY_NIGHT, 1e-5, 1e-5), (GREAT_WAVE, 0.005, 0.005)],  # Great Wave: clipping moves them
     ids=["starry-night", "great-wave"],
 )
-def test_matched_style_has_the_photo_colour_statistics(
+def test_matched_style_has_the_photo_color_statistics(
     style: Path, mean_tolerance: float, covariance_tolerance: float
 ):
     photo = load_image(CHELSEA)
@@ -109,11 +105,11 @@ def test_matched_style_has_the_photo_colour_statistics(
     matched = match_colors(painting, photo)
     assert matched.shape == painting.shape and matched.dtype == np.float32
     assert matched.min() >= 0.0 and matched.max() <= 1.0
-    photo_mean, photo_covariance = colour_statistics(photo)
-    mean, covariance = colour_statistics(matched)
+    photo_mean, photo_covariance = color_statistics(photo)
+    mean, covariance = color_statistics(matched)
     np.testing.assert_allclose(mean, photo_mean, atol=mean_tolerance)
     np.testing.assert_allclose(covariance, photo_covariance, atol=covariance_tolerance)
-    # Only the colours change: the luminance pattern of the painting stays (correlation ~1).
+    # Only the colors change: the luminance pattern of the painting stays (correlation ~1).
     luminance = [image.mean(axis=2).ravel() for image in (painting, matched)]
     assert np.corrcoef(*luminance)[0, 1] > 0.9
 
@@ -135,8 +131,8 @@ def test_a_grey_style_gets_the_photo_mean_without_blowing_up():
 @pytest.mark.parametrize(
     "settings, match",
     [
-        ({"colors": "sepia"}, "Unknown colours 'sepia'; choose one of style, luminance, histogram"),
-        ({"colors": True}, "Unknown colours"),
+        ({"colors": "sepia"}, "Unknown colors 'sepia'; choose one of style, luminance, histogram"),
+        ({"colors": True}, "Unknown colors"),
         ({"style_scale": 0.5}, "Style scale must be between 1 and 4, not 0.5"),
         ({"style_scale": 4.5}, "between 1 and 4"),
         ({"style_scale": float("nan")}, "between 1 and 4"),
@@ -158,7 +154,7 @@ def test_bad_settings_are_one_line_input_errors(settings: dict, match: str):
         (["--preserve-color"], "luminance"),
     ],
 )
-def test_cli_colours_and_the_preserve_color_alias(flags: list[str], colors: str):
+def test_cli_colors_and_the_preserve_color_alias(flags: list[str], colors: str):
     args = cli.build_parser().parse_args(["fast", "photo.jpg", "art.jpg", "-o", "o.png", *flags])
     assert args.colors == colors
 
@@ -193,7 +189,7 @@ def test_cli_makes_a_matched_larger_brush_result(tmp_path: Path, capsys: pytest.
     )
     assert status == 0 and out.is_file()
     printed = capsys.readouterr().out
-    assert "colours: the style's, matched to the photo · style scale 2 ·" in printed
+    assert "colors: the style's, matched to the photo · style scale 2 ·" in printed
 
 
 @pytest.mark.parametrize(
