@@ -146,7 +146,7 @@ def test_cli_optimize_then_score_matches_the_library(
     printed = json.loads(capsys.readouterr().out)
     # The tutorial's losses, the style at the image's long side.
     style = resize_long_side(load_image(painting), 64)
-    expected = losses.score(load_image(output), load_image(photo), [style])
+    expected = losses.score(load_image(output), load_image(photo), Targets((style,)))
     assert printed == expected
 
 
