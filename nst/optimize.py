@@ -25,8 +25,10 @@ from nst import device, lbfgs
 from nst.errors import InputError
 from nst.images import resize
 from nst.losses import StyleLoss
-from nst.options import DEVICE_DEFAULTS, LossPreset, OptimizeOptions
-from nst.targets import Targets, scaled_shape
+from nst.options import DEVICE_DEFAULTS, HISTORY_BYTES, LossPreset, OptimizeOptions
+from nst.schedule import Scale, scale_count, schedule
+from nst.schedule import deadlines as schedule_deadlines
+from nst.targets import Targets
 
 UNLIMITED = 10**9  # steps when only the time budget ends the run
 
@@ -44,6 +46,8 @@ class Progress:
     stopped_by: str = ""  # on the last item: "steps", "time" or "stop"
     best_losses: dict[str, float] = field(default_factory=dict)
     planned_steps: int | None = None  # for a progress bar; None when only time ends the run
+    scale: int = 1  # the coarse-to-fine scale of this evaluation, 1-based, of `scales`
+    scales: int = 1
 
 
 @dataclass(frozen=True)
@@ -55,14 +59,19 @@ class Plan:
     preset: LossPreset
     optimizer: str
     start: np.ndarray  # the first image, at the output size
-    steps_per_scale: tuple[int, ...]  # coarse to fine
+    scales: tuple[Scale, ...]  # coarse to fine
+    # When a time budget ends the run: the seconds from the start at which each scale ends,
+    # in proportion to its estimated time, so that every scale gets its share.
+    deadlines: tuple[float, ...] | None
     history: int
     color_gain: float
 
 
-def scale_sizes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
-    """Sizes from coarse to fine, each half the next's long side, ending at (height, width)."""
-    return [scaled_shape((height, width), 2.0**-level) for level in reversed(range(scales))]
+def fitted_history(requested: int, shape: tuple[int, int]) -> int:
+    """The L-BFGS history for an RGB image of ``shape``: each step kept costs two image-sized
+    float32 tensors, so at print size it is cut to fit HISTORY_BYTES (at least one step)."""
+    step_bytes = 2 * shape[0] * shape[1] * 3 * 4
+    return max(1, min(requested, HISTORY_BYTES // step_bytes))
 
 
 def initial_image(
@@ -186,25 +195,31 @@ def optimize(
 
     The targets' styles should already be at the content's long side; at coarser scales
     everything is resized by the same factor. ``options.steps`` counts loss evaluations, split
-    evenly over the scales; by default the device's (`DEVICE_DEFAULTS`), or, given a time
-    budget, as many as it allows. ``start`` is the first image for ``init="fast"`` (the fast
-    path's result). The run ends after the steps, the time budget, or when ``stop`` is set
-    (checked after every evaluation); the last `Progress` has ``done`` and the best image in
-    ``preview``.
+    over the scales by `nst.schedule.schedule`; by default the device's (`DEVICE_DEFAULTS`), or,
+    given a time budget, as many as it allows (each scale then gets its share of the time).
+    ``options.scales`` defaults to enough scales to go from the device's working size up to the
+    output. ``start`` is the first image for ``init="fast"`` (the fast path's result). The run
+    ends after the steps, the time budget, or when ``stop`` is set (checked after every
+    evaluation); the last `Progress` has ``done`` and the best image in ``preview``.
     """
+    defaults = DEVICE_DEFAULTS[device.current().kind]
+    shape = content.shape[:2]
+    scales = options.scales or scale_count(max(shape), defaults.size)
     steps = options.steps
     if steps is None:
-        by_device = DEVICE_DEFAULTS[device.current().kind].steps
-        steps = UNLIMITED if options.time_budget is not None else by_device
-    scales = options.scales
+        steps = UNLIMITED if options.time_budget is not None else defaults.steps
+    deadlines = None
+    if options.time_budget is not None:  # shared out as a default run's time would be
+        deadlines = schedule_deadlines(schedule(shape, defaults.steps, scales), options.time_budget)
     plan = Plan(
         content=content,
         targets=targets,
         preset=options.loss_preset,
         optimizer=options.optimizer,
         start=initial_image(content, options.init, start, options.seed),
-        steps_per_scale=tuple(steps // scales + (i < steps % scales) for i in range(scales)),
-        history=options.history,
+        scales=schedule(shape, steps, scales),
+        deadlines=deadlines,
+        history=fitted_history(options.history, shape),
         color_gain=options.color_gain,
     )
     run = _Run(plan, preview_every, options.time_budget, stop or threading.Event())
@@ -237,13 +252,14 @@ class _Run:
     ) -> None:
         self.plan = plan
         self.events: queue.Queue = queue.Queue(maxsize=1)
-        planned = sum(plan.steps_per_scale)
+        planned = sum(scale.steps for scale in plan.scales)
         self.planned_steps = planned if planned < UNLIMITED else None
         self.preview_every = preview_every
         self.time_budget = time_budget
         self.stop = stop
         self.started = time.perf_counter()
         self.step = 0
+        self.scale, self.deadline = 1, None  # the current scale, and when its time is up
         self.ended_by = "steps"
 
     def work(self) -> None:
@@ -253,15 +269,16 @@ class _Run:
         try:
             height, width = plan.content.shape[:2]
             image = plan.start
-            sizes = scale_sizes(height, width, len(plan.steps_per_scale))
-            for (h, w), max_steps in zip(sizes, plan.steps_per_scale, strict=True):
-                if max_steps == 0:
+            for index, scale in enumerate(plan.scales):
+                if scale.steps == 0:
                     continue
+                (h, w), self.scale = scale.shape, index + 1
+                self.deadline = plan.deadlines[index] if plan.deadlines else None
                 content = resize(plan.content, (h, w))
                 loss = StyleLoss(content, plan.targets.scaled(h / height), plan.preset)
                 # A new size: losses from the previous one don't compare, so the best restarts.
                 self.best, self.best_losses = None, {"total": np.inf}
-                self.scale_size, self.scale_end = (h, w), self.step + max_steps
+                self.scale_size, self.scale_end = (h, w), self.step + scale.steps
                 with contextlib.suppress(_Stop):
                     scale_runs[plan.optimizer](loss, resize(image, (h, w)), self.report, plan)
                 if self.best is not None:
@@ -278,6 +295,8 @@ class _Run:
                 stopped_by=self.ended_by,
                 best_losses=self.best_losses,
                 planned_steps=self.planned_steps,
+                scale=self.scale,
+                scales=len(plan.scales),
             )
             self.events.put(final)
         except BaseException as error:  # hand it to the consumer's thread
@@ -302,12 +321,14 @@ class _Run:
             preview=preview,
             best_losses=self.best_losses,
             planned_steps=self.planned_steps,
+            scale=self.scale,
+            scales=len(self.plan.scales),
         )
         self.events.put(progress)
         if self.stop.is_set():
             self.ended_by = "stop"
         elif self.time_budget is not None and seconds >= self.time_budget:
             self.ended_by = "time"
-        elif self.step < self.scale_end:
+        elif self.step < self.scale_end and (self.deadline is None or seconds < self.deadline):
             return
-        raise _Stop
+        raise _Stop  # the run, or this scale (its steps or its share of the time), ends

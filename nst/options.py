@@ -24,8 +24,10 @@ from nst.errors import InputError
 # decompression bomb is far more.
 MIN_SIDE = 16
 MAX_INPUT_PIXELS = 40_000_000
-# Output long side. 2048 px: ~2 s and ~1.5 GB of activations with the lite engine on 2 cores.
-SIZE_LIMITS = (64, 2048)
+# Output long side: up to print size (4096 px is 35 cm at 300 dpi). The slow path's VGG19 passes
+# run in blocks above a size (`nst.blocks`) and its L-BFGS history is sized by memory
+# (HISTORY_BYTES), so memory stays bounded.
+SIZE_LIMITS = (64, 4096)
 # The page's tighter limits for a shared 2-core host (the library and the CLI take the above).
 PAGE_SIZE_LIMITS = (128, 1024)
 PAGE_TIME_BUDGET_LIMITS = (10, 180)
@@ -140,6 +142,9 @@ COLOR_GAIN = 4.0
 # 40: 245, 60: 238 (`--history N`). Each step kept costs two image-sized tensors: 190 MB in all
 # at 512 px.
 HISTORY = 40
+# The history's memory at most (two float32 image-sized tensors per step): all 40 steps up to
+# about 1500 px, 5 at 4096×2730.
+HISTORY_BYTES = 1_500_000_000
 
 
 def _option(default: Any, help: str, **cli: Any) -> Any:
@@ -261,7 +266,12 @@ class OptimizeOptions:
     style_weight: float | None = _option(None, "override the preset's", type=float, metavar="W")
     content_weight: float | None = _option(None, "override the preset's", type=float, metavar="W")
     tv_weight: float | None = _option(None, "override the preset's", type=float, metavar="W")
-    scales: int = _option(1, "coarse-to-fine scales, each half the next")
+    scales: int | None = _option(
+        None,
+        "coarse-to-fine scales, each twice the previous (default: from the device's working "
+        "size, 512 px on a CPU, up to the output)",
+        type=int,
+    )
     seed: int = _option(0, "seed of the noise start")
     history: int = _option(HISTORY, "L-BFGS history (steps kept)")
     color_gain: float = _option(
@@ -296,7 +306,7 @@ class OptimizeOptions:
             self.time_budget is None or (_finite(self.time_budget) and self.time_budget > 0),
             f"The time budget must be a positive number of seconds, not {self.time_budget}.",
         )
-        _check(self.scales >= 1, "Scales must be at least 1.")
+        _check(self.scales is None or self.scales >= 1, "Scales must be at least 1.")
         _check(self.history >= 1, "The L-BFGS history must be at least 1.")
         _check(_finite(self.color_gain) and self.color_gain > 0, "The color gain must be positive.")
 

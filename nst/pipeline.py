@@ -201,10 +201,6 @@ class Optimization:
         from nst.optimize import optimize
 
         job, options = self.job, self.job.optimize_options
-        # From the fast result at one scale, the first evaluation is the fast image itself.
-        starts_at_fast = options.init == "fast" and options.scales == 1
-        if self.fast_image is not None and not starts_at_fast:
-            self.fast_loss = self._objective(self.fast_image)
         started = time.perf_counter()
         progress = None
         for progress in optimize(
@@ -215,8 +211,12 @@ class Optimization:
             stop=self.stop,
             preview_every=self.preview_every,
         ):
-            if starts_at_fast and self.fast_loss is None:
-                self.fast_loss = progress.losses["total"]
+            if progress.step == 1 and progress.scales == 1 and self.fast_image is not None:
+                # The fast image under the same objective, for comparison on one scale (the
+                # losses of coarser scales do not compare with it). From the fast result, the
+                # first evaluation is the fast image itself.
+                fast_loss = progress.losses["total"] if options.init == "fast" else None
+                self.fast_loss = fast_loss or self._objective(self.fast_image)
             yield progress
         assert progress is not None and progress.done and progress.preview is not None
         made_by = {
@@ -225,6 +225,7 @@ class Optimization:
             "init": options.init,
             "steps": progress.step,
             "stopped_by": progress.stopped_by,
+            "scales": progress.scales,
             "device": device.current().label,
             **job._perceptual(),
         }

@@ -34,8 +34,9 @@ def made_by(result: Result) -> str:
     if how["method"] == "fast":
         method = f"Fast · {how['engine']} engine"
     else:
+        over = f" over {how['scales']} scales" if how.get("scales", 1) > 1 else ""
         method = (
-            f"Optimized · {how['optimizer']} from {how['init']}, {how['steps']} steps "
+            f"Optimized · {how['optimizer']} from {how['init']}, {how['steps']} steps{over} "
             f"(ended by {how['stopped_by']})"
         )
     # The perceptual controls, when they are not the defaults.

@@ -11,7 +11,7 @@ import tensorflow as tf
 from nst import cli, losses, optimize
 from nst.errors import InputError
 from nst.images import load_image, resize_long_side
-from nst.options import INITS, OPTIMIZERS, TUTORIAL, OptimizeOptions
+from nst.options import HISTORY_BYTES, INITS, OPTIMIZERS, TUTORIAL, OptimizeOptions
 from nst.targets import Targets
 
 
@@ -108,6 +108,14 @@ def test_coarse_to_fine_ends_at_full_size(images) -> None:
     assert content.shape[:2] == (32, 48)
     assert [p.size for p in progress[:-1]] == [(16, 24)] * 3 + [(32, 48)] * 2
     assert progress[-1].preview.shape == content.shape
+    assert [(p.scale, p.scales) for p in progress[:-1]] == [(1, 2)] * 3 + [(2, 2)] * 2
+
+
+def test_the_history_is_sized_by_memory() -> None:
+    assert optimize.fitted_history(40, (341, 512)) == 40  # 2 MB an image: all of it
+    # 4096 px: two 134 MB tensors a step, within HISTORY_BYTES.
+    assert optimize.fitted_history(40, (2730, 4096)) == HISTORY_BYTES // (2 * 2730 * 4096 * 3 * 4)
+    assert optimize.fitted_history(40, (20000, 20000)) == 1  # never none
 
 
 def test_bad_options_are_input_errors(images) -> None:
