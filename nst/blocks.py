@@ -239,13 +239,15 @@ def _value_info(name: str, producer) -> onnx.ValueInfoProto:
 
 
 class BlockRenderer:
-    """A `Plan`'s segments as onnxruntime sessions, made with the whole transformer's options."""
+    """The size-agnostic transformer (`nst.fast._size_agnostic`'s bytes) cut into a `Plan`, its
+    segments as onnxruntime sessions made with the whole transformer's options."""
 
-    def __init__(self, model: onnx.ModelProto, session_options, providers: list[str]) -> None:
+    def __init__(self, model: bytes, session_options, providers: list[str]) -> None:
         import onnxruntime
 
-        self.plan = plan(model)
-        self._vector = model.graph.input[1].name
+        parsed = onnx.load_from_string(model)
+        self.plan = plan(parsed)
+        self._vector = parsed.graph.input[1].name
         self._sessions = [
             onnxruntime.InferenceSession(segment.model, session_options, providers=providers)
             for segment in self.plan.segments

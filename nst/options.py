@@ -26,6 +26,13 @@ MIN_SIDE = 16
 MAX_INPUT_PIXELS = 40_000_000
 # Output long side. 2048 px: ~2 s and ~1.5 GB of activations with the lite engine on 2 cores.
 SIZE_LIMITS = (64, 2048)
+# The lite engine renders the whole image in one pass while that pass's estimated peak memory,
+# FAST_BYTES_PER_PIXEL a pixel (peak RSS over pixels, measured at 2048 and 4096 px), stays within
+# FAST_WHOLE_MEMORY; a larger image is rendered FAST_BLOCK_SIDE px square at a time with the
+# whole image's normalisation statistics (`nst.blocks`): the same image in bounded memory.
+FAST_BYTES_PER_PIXEL = 300
+FAST_WHOLE_MEMORY = 2 * 2**30
+FAST_BLOCK_SIDE = 1024
 # The page's tighter limits for a shared 2-core host (the library and the CLI take the above).
 PAGE_SIZE_LIMITS = (128, 1024)
 PAGE_TIME_BUDGET_LIMITS = (10, 180)
