@@ -8,7 +8,7 @@ fast path feathers the edge over about 2 px and the optimizer's deeper layers se
 
 Measured (40 L-BFGS evaluations from the photo): squared distance of each half's mean color to
 its own style's / the other's 0.003 / 0.05 and 0.003 / 0.02 (fast), 0.001 / 0.04 and
-0.012 / 0.035 (optimized); of its block3_conv1 Gram matrix 8.6e8 / 1.1e9 and 6.8e8 / 1.9e9
+0.012 / 0.035 (optimized); of its block3_conv1 Gram matrix 9.0e8 / 1.05e9 and 7.2e8 / 2.1e9
 (fast), 2.6e8 / 2.2e9 and 1.9e8 / 1.6e9 (optimized). With one style the optimized black half
 differs from the photo by 0.022 on average (0.036 when its target was the whole photo's Gram
 matrices instead of its own region's), the white half by 0.16.
