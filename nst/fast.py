@@ -37,6 +37,7 @@ from nst.options import (
     FAST_BYTES_PER_PIXEL,
     FAST_WHOLE_MEMORY,
     FastOptions,
+    normalize_mix,
 )
 
 if TYPE_CHECKING:
@@ -373,7 +374,8 @@ def _mix_vectors(
     strength: float,
 ) -> np.ndarray:
     """Weighted mean of the style vectors, moved toward the content's own style by 1 - strength."""
-    vector = sum(w * engine.style_vector(s) for w, s in zip(style_mix, styles, strict=True))
+    weights = normalize_mix(style_mix, len(styles))  # a mean, whatever the weights add up to
+    vector = sum(w * engine.style_vector(s) for w, s in zip(weights, styles, strict=True))
     if strength < 1.0:
         own = engine.style_vector(prepare_style(content))
         vector = strength * vector + (1.0 - strength) * own
