@@ -7,6 +7,8 @@ needs: one the caller names as in use (the inputs of queued and running requests
 process holds open (a download being served). `Cache.lifespan` sweeps on a schedule while a
 server runs, and `UploadGuard`, an ASGI middleware, refuses an upload over the size limit or one
 the cache has no room for before any of it is stored, so the bound holds between sweeps too.
+(Gradio's own ``delete_cache`` ages files but bounds no total, and spares only the examples'
+files.)
 
 Plain ASGI and the standard library: this module imports no web framework.
 """
@@ -85,9 +87,8 @@ class Cache:
                 expired = now - entry.touched > self.max_age
                 if not (expired or total + room > self.max_bytes):
                     continue
-                if os.path.realpath(entry.path) in spared:
+                if os.path.realpath(entry.path) in spared or not _remove_if_unchanged(entry):
                     continue
-                entry.path.unlink(missing_ok=True)
                 deleted, freed, total = deleted + 1, freed + entry.size, total - entry.size
             _remove_empty_folders(self.folder, now)
         return Swept(deleted, freed, total)
@@ -150,12 +151,27 @@ def paths_in(value: Any) -> Iterator[str]:
 def _walk(folder: Path) -> Iterator[Entry]:
     for root, _, names in os.walk(folder):
         for name in names:
-            path = Path(root, name)
             try:
-                stat = path.lstat()
+                yield _entry(Path(root, name))
             except FileNotFoundError:  # deleted meanwhile
                 continue
-            yield Entry(path, stat.st_size, max(stat.st_mtime, stat.st_ctime))
+
+
+def _entry(path: Path) -> Entry:
+    stat = path.lstat()
+    return Entry(path, stat.st_size, max(stat.st_mtime, stat.st_ctime))
+
+
+def _remove_if_unchanged(entry: Entry) -> bool:
+    """Delete the file if it is still as listed; False when it was written or touched since
+    (the server writes an upload or a result of the same content to the same path again)."""
+    try:
+        if _entry(entry.path) != entry:
+            return False
+        entry.path.unlink()
+    except FileNotFoundError:  # deleted meanwhile: gone all the same
+        pass
+    return True
 
 
 def _open_files() -> set[str]:
