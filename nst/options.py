@@ -138,8 +138,9 @@ MAX_UPLOAD_BYTES = int(_setting("NST_MAX_UPLOAD_MB", 80) * MB)
 # longest queue (16 optimizations of at most 3 minutes) is shorter; files that queued or running
 # requests were given are never deleted (`nst.cache`).
 CACHE_MAX_AGE = _setting("NST_CACHE_MAX_AGE", 3600.0)  # seconds
-# The folder's total: the oldest files go first. 2 GB is 25 of the largest uploads, or about a
-# thousand of the page's 1024 px results; a free Space's disk is 50 GB.
+# The folder's total: the oldest files go first. 2 GB is 25 of the largest uploads, or some 1,800
+# of the page's 1024 px results (1.15 MB each from a grainy photo, `benchmarks/soak.py`); a free
+# Space's disk is 50 GB.
 CACHE_MAX_BYTES = int(_setting("NST_CACHE_MAX_MB", 2048) * MB)
 # How often the cache is swept (an upload that would cross the total sweeps it at once).
 CACHE_SWEEP_INTERVAL = _setting("NST_CACHE_SWEEP_INTERVAL", 60.0)  # seconds

@@ -1,7 +1,8 @@
 """The served app's cache folder (uploads and results) stays within its limits: an upload over
 the size limit is refused and leaves nothing behind, files past the age are deleted, the oldest
 go first when the total would pass the bound, and files a request still needs are spared (one
-being downloaded, the inputs of a queued request).
+being downloaded, the inputs of a queued request); and the page refuses an upload over the limit
+before sending it (headless Chromium; skipped without it).
 
 The server runs with its cache in a temporary folder and limits shrunk by environment variable:
 uploads of at most 16 MB, a 48 MB total, 6 s of age, a sweep every half second.
@@ -154,3 +155,26 @@ def test_a_queued_request_keeps_its_files(served, tmp_path: Path) -> None:
     *_, optimized, numbers, _ = queued.result(timeout=300)
     assert not numbers.startswith("⚠️"), numbers
     assert Path(optimized).is_file()
+
+
+def test_the_page_refuses_an_upload_over_the_limit_in_one_line(served, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium package (apt-get install chromium)")
+    server, cache = served
+    large = tmp_path / "large.png"
+    large.write_bytes(os.urandom(UPLOAD_LIMIT + MB))
+    before = _files(cache)
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(server.url)
+        page.set_input_files("#content input[type=file]", str(large))
+        message = page.get_by_text("exceed the maximum allowed size")
+        message.wait_for(timeout=30_000)
+        text = message.inner_text()
+        browser.close()
+    assert text.splitlines() == ['File(s) exceed the maximum allowed size of 16.0 Mb: "large.png"']
+    assert _files(cache) == before
