@@ -142,6 +142,10 @@ CACHE_MAX_AGE = _setting("NST_CACHE_MAX_AGE", 3600.0)  # seconds
 # of the page's 1024 px results (1.15 MB each from a grainy photo, `benchmarks/soak.py`); a free
 # Space's disk is 50 GB.
 CACHE_MAX_BYTES = int(_setting("NST_CACHE_MAX_MB", 2048) * MB)
+_check(
+    CACHE_MAX_BYTES >= MAX_UPLOAD_BYTES,
+    "NST_CACHE_MAX_MB must be at least the upload limit (NST_MAX_UPLOAD_MB): no upload would fit.",
+)
 # How often the cache is swept (an upload that would cross the total sweeps it at once).
 CACHE_SWEEP_INTERVAL = _setting("NST_CACHE_SWEEP_INTERVAL", 60.0)  # seconds
 
