@@ -56,7 +56,7 @@ class Sampler(threading.Thread):
 
 def upload(url: str, index: int) -> int:
     """One upload of the largest size allowed (random bytes: each one a new file)."""
-    data = os.urandom(MAX_UPLOAD_BYTES - 4096)  # the limit less the multipart envelope
+    data = os.urandom(MAX_UPLOAD_BYTES)
     files = {"files": (f"soak{index}.png", data)}
     return httpx.post(f"{url}gradio_api/upload", files=files, timeout=120).status_code
 
@@ -118,9 +118,9 @@ def main() -> None:
                     pool.submit(result, url, args.size, WORKERS + i, photo)
                     for i in range(args.results)
                 ]
-                left = args.deadline - (time.monotonic() - started)
-                statuses = [job.result(timeout=max(left, 1)) for job in uploads]
-                numbers = [job.result(timeout=max(left, 1)) for job in results]
+                deadline = started + args.deadline
+                statuses = [job.result(max(deadline - time.monotonic(), 1)) for job in uploads]
+                numbers = [job.result(max(deadline - time.monotonic(), 1)) for job in results]
             busy = time.monotonic() - started
             time.sleep(args.age + 2 * args.sweep)  # everything is past the age, and swept
             sampler.stopped.set()
