@@ -95,7 +95,7 @@ class Cache:
 
     async def make_room(self, size: int) -> bool:
         """Sweep, if need be, so that ``size`` more bytes fit within the bound; False when they
-        cannot (every file left is new or in use)."""
+        cannot (the files left are in use)."""
         if size > self.max_bytes:
             return False
         if await asyncio.to_thread(self.size) + size <= self.max_bytes:
@@ -110,8 +110,8 @@ class Cache:
             await asyncio.sleep(interval)
             try:
                 swept = await asyncio.to_thread(self.sweep, self.in_use())
-            except OSError as error:  # a disk error this time is no reason to stop sweeping
-                log.warning("cache sweep failed: %s", error)
+            except Exception:  # logged each time, but no reason to stop sweeping for good
+                log.exception("cache sweep failed")
                 continue
             if swept.deleted:
                 log.info(
