@@ -32,7 +32,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmarks
 from benchmarks.load import CONTENT, inputs, rss_mib, start_server
-from nst.cache import Cache
+from nst.cache import folder_size
 from nst.images import load_image
 from nst.options import MAX_UPLOAD_BYTES, MB
 
@@ -44,13 +44,13 @@ class Sampler(threading.Thread):
 
     def __init__(self, folder: Path, pid: int) -> None:
         super().__init__(daemon=True)
-        self.cache, self.pid = Cache(folder, 0, 0), pid
+        self.folder, self.pid = folder, pid
         self.peak_bytes = self.peak_rss = 0.0
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(0.1):
-            self.peak_bytes = max(self.peak_bytes, self.cache.size())
+            self.peak_bytes = max(self.peak_bytes, folder_size(self.folder))
             self.peak_rss = max(self.peak_rss, rss_mib(self.pid))
 
 
@@ -125,7 +125,7 @@ def main() -> None:
             time.sleep(args.age + 2 * args.sweep)  # everything is past the age, and swept
             sampler.stopped.set()
             sampler.join()
-            final_bytes, final_rss = sampler.cache.size(), rss_mib(server.pid)
+            final_bytes, final_rss = folder_size(folder), rss_mib(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -72,8 +72,7 @@ class Cache:
         return sorted(_walk(self.folder), key=lambda entry: entry.touched)
 
     def size(self) -> int:
-        """Bytes in the folder's files."""
-        return sum(entry.size for entry in _walk(self.folder))
+        return folder_size(self.folder)
 
     def sweep(self, in_use: Collection[str] = (), room: int = 0) -> Swept:
         """Delete the files older than the age, then the oldest until the folder holds at most
@@ -134,6 +133,11 @@ class Cache:
                 task.cancel()
 
         return sweeping
+
+
+def folder_size(folder: Path) -> int:
+    """Bytes in the files under ``folder``."""
+    return sum(entry.size for entry in _walk(folder))
 
 
 def paths_in(value: Any) -> Iterator[str]:
