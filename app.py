@@ -24,14 +24,20 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app sends noth
 import gradio as gr
 import numpy as np
 import pandas as pd
+from starlette.middleware import Middleware
 
 from nst import device, fast, pipeline, report, visualize
+from nst.cache import Cache, UploadGuard, paths_in
 from nst.errors import InputError, plain_message
 from nst.images import load_image, to_uint8
 from nst.options import (
+    CACHE_MAX_AGE,
+    CACHE_MAX_BYTES,
+    CACHE_SWEEP_INTERVAL,
     COLORS,
     DEVICE_DEFAULTS,
     INITS,
+    MAX_UPLOAD_BYTES,
     PAGE_SIZE_LIMITS,
     PAGE_TIME_BUDGET_LIMITS,
     STYLE_EMPHASIS,
@@ -688,19 +694,44 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 
+def files_in_use(blocks: gr.Blocks) -> set[str]:
+    """The files the cache sweep spares: the examples' copies, and those the queued and
+    running requests were given."""
+    kept = [path for block in blocks.blocks.values() for path in block.keep_in_cache]
+    queue = blocks._queue  # Gradio keeps no list of a request's files but its queue
+    waiting = [
+        event for events in queue.event_queue_per_concurrency_id.values() for event in events.queue
+    ]
+    running = [event for job in queue.active_jobs if job for event in job]
+    return {*kept, *paths_in([event.data.data for event in waiting + running if event.data])}
+
+
 def main() -> None:
-    """Serve the app: say where Optimize runs, warm the fast engine up, then listen."""
+    """Serve the app: say where Optimize runs, warm the fast engine up, then listen, keeping
+    uploads and results within the cache's limits."""
     logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
     log.setLevel(logging.INFO)
+    logging.getLogger("nst.cache").setLevel(logging.INFO)  # what each sweep deleted
     where = device.current()
     log.info("Optimize runs on %s", where.label)
     if warning := device.gpu_warning(where, device.nvidia_driver_present()):
         log.warning(warning)
     # Load the fast engine (hub when reachable, else lite) before the first request needs it.
     threading.Thread(target=fast.get_engine, name="warm-up", daemon=True).start()
+    cache = Cache(
+        Path(gr.utils.get_upload_folder()),
+        CACHE_MAX_AGE,
+        CACHE_MAX_BYTES,
+        lambda: files_in_use(demo),
+    )
     demo.queue(max_size=16, default_concurrency_limit=1).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        max_file_size=MAX_UPLOAD_BYTES,
+        app_kwargs={
+            "lifespan": cache.lifespan(CACHE_SWEEP_INTERVAL),
+            "middleware": [Middleware(UploadGuard, cache=cache, max_upload=MAX_UPLOAD_BYTES)],
+        },
     )
 
 

@@ -52,8 +52,14 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+def start_server(port: int, **settings: str) -> subprocess.Popen:
+    """The app on ``port``, with ``settings`` added to its environment."""
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        **settings,
+    }
     server = subprocess.Popen(
         [sys.executable, "app.py"],
         cwd=REPO,
@@ -72,7 +78,7 @@ def start_server(port: int) -> subprocess.Popen:
     raise SystemExit("the app did not start within 120 s")
 
 
-def inputs(size: int, variant: int = 0) -> list:
+def inputs(size: int, variant: int = 0, content: Path = CONTENT) -> list:
     """The shared inputs; `variant` varies the style strength, as different users would.
 
     (Identical concurrent results share one cached output file in Gradio, which one request
@@ -80,7 +86,7 @@ def inputs(size: int, variant: int = 0) -> list:
     """
     strength = 1.0 - 0.01 * (variant % 50)
     return [
-        handle_file(str(CONTENT)),
+        handle_file(str(content)),
         handle_file(str(STYLE)),
         None,
         0.5,

@@ -13,6 +13,7 @@ without loading it.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -171,6 +172,48 @@ def _finite(value: float) -> bool:
 
 def _choice(name: str, value: str, choices: Sequence[str]) -> None:
     _check(value in choices, f"Unknown {name} '{value}'; choose one of {', '.join(choices)}.")
+
+
+# Disk, on the server: the page's uploads and results share one cache folder (Gradio's
+# GRADIO_TEMP_DIR), which `nst.cache` keeps within an age and a total. Each is a Space owner's
+# choice, set by the environment variable named beside it; megabytes are 2**20 bytes, as the
+# page counts them.
+MB = 2**20
+
+
+def _setting(name: str, default: float) -> float:
+    """A limit a Space owner may set with the environment variable ``name`` (a positive
+    number), or ``default``."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    _check(math.isfinite(value) and value > 0, f"{name} must be a positive number, not '{raw}'.")
+    return value
+
+
+# An upload: 2 bytes a pixel of the largest input (76 MB), rounded up. PNGs of photos take 1.0-2.0
+# bytes a pixel (JPEGs 0.2-0.5: `assets/` and tubingen.jpg), so any photo the image limit admits
+# fits; a larger file is refused before it is stored, even one that would decode within the
+# limit (an uncompressed or 16-bit PNG).
+MAX_UPLOAD_BYTES = int(_setting("NST_MAX_UPLOAD_MB", 80) * MB)
+# Files untouched this long are deleted: an hour for a person to come back to a page, and the
+# longest queue (16 optimizations of at most 3 minutes) is shorter; files that queued or running
+# requests were given are never deleted (`nst.cache`).
+CACHE_MAX_AGE = _setting("NST_CACHE_MAX_AGE", 3600.0)  # seconds
+# The folder's total: the oldest files go first. 2 GB is 25 of the largest uploads, or some 1,800
+# of the page's 1024 px results (1.15 MB each from a grainy photo, `benchmarks/soak.py`); a free
+# Space's disk is 50 GB.
+CACHE_MAX_BYTES = int(_setting("NST_CACHE_MAX_MB", 2048) * MB)
+_check(
+    CACHE_MAX_BYTES >= MAX_UPLOAD_BYTES,
+    "NST_CACHE_MAX_MB must be at least the upload limit (NST_MAX_UPLOAD_MB): no upload would fit.",
+)
+# How often the cache is swept (an upload that would cross the total sweeps it at once).
+CACHE_SWEEP_INTERVAL = _setting("NST_CACHE_SWEEP_INTERVAL", 60.0)  # seconds
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,180 @@
+"""The served app's cache folder (uploads and results) stays within its limits: an upload over
+the size limit is refused and leaves nothing behind, files past the age are deleted, the oldest
+go first when the total would pass the bound, and files a request still needs are spared (one
+being downloaded, the inputs of a queued request); and the page refuses an upload over the limit
+before sending it (headless Chromium; skipped without it).
+
+The server runs with its cache in a temporary folder and limits shrunk by environment variable:
+uploads of at most 16 MB, a 48 MB total, 6 s of age, a sweep every half second.
+"""
+
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import httpx
+import pytest
+from conftest import ASSETS, Server, serve
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client.utils import Status  # noqa: E402
+from page_inputs import page_inputs  # noqa: E402
+
+MB = 2**20
+UPLOAD_LIMIT, TOTAL, AGE, SWEEP = 16 * MB, 48 * MB, 6.0, 0.5
+FILE = 15 * MB  # under the limit, and more than loopback's send buffer (4 MB) holds
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
+    folder = tmp_path_factory.mktemp("disk")
+    cache = folder / "cache"
+    with serve(
+        folder,
+        GRADIO_TEMP_DIR=str(cache),
+        NST_MAX_UPLOAD_MB=str(UPLOAD_LIMIT // MB),
+        NST_CACHE_MAX_MB=str(TOTAL // MB),
+        NST_CACHE_MAX_AGE=str(AGE),
+        NST_CACHE_SWEEP_INTERVAL=str(SWEEP),
+    ) as server:
+        yield server, cache
+
+
+def _files(cache: Path) -> set[Path]:
+    return {path for path in cache.rglob("*") if path.is_file()}
+
+
+def _upload(url: str, data: bytes, name: str = "photo.png") -> httpx.Response:
+    return httpx.post(f"{url}gradio_api/upload", files={"files": (name, data)}, timeout=60)
+
+
+def _stored(url: str, data: bytes) -> Path:
+    response = _upload(url, data)
+    assert response.status_code == 200, response.text
+    (path,) = response.json()
+    return Path(path)
+
+
+def _until_gone(paths: set[Path], seconds: float) -> set[Path]:
+    """Wait up to ``seconds`` for ``paths`` to be deleted; those still there."""
+    deadline = time.monotonic() + seconds
+    while (left := {path for path in paths if path.exists()}) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+def test_an_upload_over_the_limit_is_refused_and_leaves_nothing(served) -> None:
+    server, cache = served
+    before = _files(cache)
+    response = _upload(server.url, os.urandom(UPLOAD_LIMIT + MB))
+    assert response.status_code == 413
+    assert response.text == "⚠️ The file is larger than the upload limit of 16 MB."
+    assert not _files(cache) - before, "the refused upload left a file"
+    # The page refuses it before sending a byte, from the same limit.
+    assert httpx.get(f"{server.url}config").json()["max_file_size"] == UPLOAD_LIMIT
+
+
+def test_the_oldest_files_go_first_when_the_total_would_pass_the_bound(served) -> None:
+    server, cache = served
+    stored = [_stored(server.url, os.urandom(FILE)) for _ in range(4)]  # 60 MB > 48 MB
+    assert not stored[0].exists()
+    assert all(path.exists() for path in stored[1:])
+    assert sum(path.stat().st_size for path in _files(cache)) <= TOTAL
+    assert not _until_gone(set(stored), AGE + 10)
+
+
+def test_uploads_and_results_past_the_age_are_deleted(served) -> None:
+    server, cache = served
+    examples = {path for path in _files(cache) if (ASSETS / path.name).is_file()}
+    upload = _stored(server.url, os.urandom(1000))
+    client = gradio_client.Client(server.url, verbose=False)
+    before = _files(cache)
+    inputs = page_inputs(ASSETS / "content_chelsea.jpg", ASSETS / "style_udnie.jpg", 128)
+    _, numbers = client.predict(*inputs, api_name="/fast")
+    assert not numbers.startswith("⚠️")
+    results = {path for path in _files(cache) - before if path.suffix == ".png"}
+    assert results, "the fast result is not in the cache folder"
+    assert not _until_gone({upload, *results}, AGE + 10)
+    assert all(path.exists() for path in examples), "the examples' files were deleted"
+
+
+def test_a_file_being_downloaded_is_spared_and_served_whole(served) -> None:
+    server = served[0]
+    data = os.urandom(FILE)
+    path = _stored(server.url, data)
+    address = urlsplit(server.url)
+    request = f"GET /gradio_api/file={quote(str(path))} HTTP/1.1\r\nHost: {address.netloc}\r\n"
+    with socket.socket() as reader:
+        # A slow reader: a small window keeps most of the file on the server, open, mid-send.
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        reader.connect((address.hostname, address.port))
+        reader.sendall(f"{request}Connection: close\r\n\r\n".encode())
+        received = [reader.recv(4096)]
+        assert received[0].startswith(b"HTTP/1.1 200")
+        time.sleep(AGE + 4 * SWEEP)  # the file is past the age, and swept several times
+        assert path.exists(), "a file being downloaded was deleted"
+        while chunk := reader.recv(1 << 20):
+            received.append(chunk)
+    body = b"".join(received).split(b"\r\n\r\n", 1)[1]
+    assert hashlib.sha256(body).digest() == hashlib.sha256(data).digest()
+    assert not _until_gone({path}, AGE + 10), "the file outlived its download"
+
+
+def _image(path: Path, seed: int) -> Path:
+    """A picture no other test uploads (so no example's copy is its cached copy)."""
+    from PIL import Image
+
+    Image.frombytes("RGB", (96, 64), hashlib.sha256(bytes([seed])).digest() * 576).save(path)
+    return path
+
+
+def _until_processing(job) -> None:
+    while job.status().code not in (Status.PROCESSING, Status.ITERATING, Status.FINISHED):
+        time.sleep(0.2)
+
+
+def test_a_queued_request_keeps_its_files(served, tmp_path: Path) -> None:
+    server = served[0]
+    first, second = (gradio_client.Client(server.url, verbose=False) for _ in range(2))
+    settings = ("content", 10, "balanced", None)  # the shortest optimization the page allows
+    inputs = page_inputs(ASSETS / "content_chelsea.jpg", ASSETS / "style_udnie.jpg", 128)
+    running = first.submit(*inputs, *settings, api_name="/optimize")
+    _until_processing(running)
+    photo, style = (
+        _image(tmp_path / "queued_photo.png", 1),
+        _image(tmp_path / "queued_style.png", 2),
+    )
+    queued = second.submit(*page_inputs(photo, style, 128), *settings, api_name="/optimize")
+    uploaded = time.monotonic()
+    _until_processing(queued)
+    assert time.monotonic() - uploaded > AGE + 2 * SWEEP, "the request did not wait past the age"
+    *_, optimized, numbers, _ = queued.result(timeout=300)
+    assert not numbers.startswith("⚠️"), numbers
+    assert Path(optimized).is_file()
+
+
+def test_the_page_refuses_an_upload_over_the_limit_in_one_line(served, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium package (apt-get install chromium)")
+    server, cache = served
+    large = tmp_path / "large.png"
+    large.write_bytes(os.urandom(UPLOAD_LIMIT + MB))
+    before = _files(cache)
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(server.url)
+        page.set_input_files("#content input[type=file]", str(large))
+        message = page.get_by_text("exceed the maximum allowed size")
+        message.wait_for(timeout=30_000)
+        text = message.inner_text()
+        browser.close()
+    assert text.splitlines() == ['File(s) exceed the maximum allowed size of 16.0 Mb: "large.png"']
+    assert not _files(cache) - before, "the refused upload left a file"
