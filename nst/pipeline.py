@@ -132,13 +132,13 @@ class Job:
 
     def optimize(
         self,
-        fast_image: np.ndarray | None = None,
+        start: np.ndarray | None = None,
         stop: threading.Event | None = None,
         preview_every: int = 10,
     ) -> Optimization:
-        """The optimization, to iterate. Starting from the fast result, it uses ``fast_image``
-        when given and makes it first otherwise (then in `Optimization.fast_result`)."""
-        return Optimization(self, fast_image, stop, preview_every)
+        """The optimization, to iterate or `Optimization.run`. Starting from the fast result
+        (``init="fast"``), ``start`` is that image in [0, 1]: the caller makes it."""
+        return Optimization(self, start, stop, preview_every)
 
     def measure(self, result: Result) -> Result:
         """``result`` as it will be saved (8-bit), with its losses under `losses.score`."""
@@ -221,11 +221,9 @@ class Optimization:
         stop: threading.Event | None,
         preview_every: int,
     ) -> None:
-        self.job, self.stop, self.preview_every = job, stop, preview_every
-        self.fast_result: Result | None = None  # made here when the start needs it
         if job.optimize_options.init == "fast" and fast_image is None:
-            self.fast_result = job.fast()
-            fast_image = self.fast_result.image
+            raise ValueError('init="fast" starts from the fast image: pass it as `start`')
+        self.job, self.stop, self.preview_every = job, stop, preview_every
         self.fast_image = fast_image
         self.fast_loss: float | None = None  # the fast image under the optimizer's objective
         self.result: Result | None = None
@@ -268,6 +266,14 @@ class Optimization:
         image = job._colours(progress.preview)
         self.result = Result(image, time.perf_counter() - started, made_by)
 
+    def run(self, on_progress: Callable[[Progress], None] | None = None) -> Result:
+        """Run to the end (calling ``on_progress`` with each step); the result, unmeasured."""
+        for progress in self:
+            if on_progress:
+                on_progress(progress)
+        assert self.result is not None
+        return self.result
+
     def _objective(self, image: np.ndarray) -> float:
         import tensorflow as tf
 
@@ -293,9 +299,5 @@ def compare(
     """Both paths on the job's inputs, both measured; the optimizer starts as the job says
     (by default from the fast result)."""
     fast_result = job.fast()
-    run = job.optimize(fast_result.image, preview_every=0)
-    for progress in run:
-        if on_progress:
-            on_progress(progress)
-    assert run.result is not None
-    return job.measure(fast_result), job.measure(run.result)
+    optimized = job.optimize(fast_result.image, preview_every=0).run(on_progress)
+    return job.measure(fast_result), job.measure(optimized)
