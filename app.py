@@ -63,6 +63,9 @@ STARTING = "Optimizing: starting from the fast result…"
 FAILED = "⚠️"  # begins the line shown in place of a result that failed
 INIT_LABELS = {"fast": "fast result", "content": "content photo", "noise": "noise"}
 OPTIMIZED_SERIES, FAST_SERIES = "optimized (best so far)", "fast result"
+# The loss curve's step axis is at least this long: Vega-Lite puts about one tick per 40 px, so
+# plots up to 800 px wide then have whole steps at their ticks.
+CURVE_STEPS = 20
 
 log = logging.getLogger("nst.app")
 # One stop flag per browser session, so Stop ends only that session's optimization.
@@ -293,13 +296,18 @@ def _versus(result: pipeline.Result, fast_losses: dict) -> str:
     return f"{report.made_by(result)}  \n**{versus}.**  \n{exact}"
 
 
-def _curve(points: list[dict], fast_loss: float | None) -> pd.DataFrame:
-    """Optimizer loss per step, with the fast result's loss (same objective) as a flat line."""
+def _curve(points: list[dict], fast_loss: float | None) -> gr.LinePlot:
+    """Optimizer loss per step, with the fast result's loss (same objective) as a flat line.
+
+    The step axis runs from 0 to at least `CURVE_STEPS`: over a shorter range the plot's ticks
+    fall between whole steps (1, 1.5, 2, …)."""
     rows = list(points)
     if fast_loss is not None and points:
         ends = (points[0]["step"], points[-1]["step"])
         rows += [{"step": step, "loss": fast_loss, "series": FAST_SERIES} for step in ends]
-    return pd.DataFrame(rows, columns=["step", "loss", "series"])
+    last = points[-1]["step"] if points else 0
+    data = pd.DataFrame(rows, columns=["step", "loss", "series"])
+    return gr.LinePlot(data, x_lim=[0, max(last, CURVE_STEPS)])
 
 
 def _paint_over(content: str | None) -> dict | None:
@@ -575,7 +583,6 @@ def layout() -> Page:
                     color="series",
                     label="Optimizer loss",
                     y_title="loss (optimizer's objective)",
-                    x_axis_format="d",
                 )
             inside_vgg_tab = _inside_vgg()
     return Page(
