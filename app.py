@@ -56,6 +56,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 CSS = """
 #examples .grid-container { grid-template-columns: repeat(5, minmax(0, 1fr)); }
 #examples .grid-wrap.fixed-height { min-height: 0; max-height: none; overflow-y: auto; }
+#examples .caption-label { opacity: 1; }
 @media (max-width: 480px) { #examples .caption-label { font-size: 10px; padding: 1px 3px; } }
 """
 MEASURING = "*measuring losses…*"

@@ -102,14 +102,14 @@ def test_fast_and_optimize_side_by_side(page, photo: Path, painting: Path) -> No
         "document.querySelector('#optimized-numbers').textContent.includes('style loss')",
         timeout=180_000,
     )
-    numbers = page.locator("#optimized-numbers").inner_text()
+    numbers = page.locator("#optimized-numbers").text_content()
     assert "Optimized" in numbers and "lbfgs" in numbers
     page.wait_for_function("document.querySelectorAll('#slider img').length == 2", timeout=30_000)
     page.wait_for_timeout(2000)  # let the slider and the plot finish drawing
     page.screenshot(path=SCREENSHOTS / "2-compare.png", full_page=True)
 
     # Both results carry the same measure, so the page answers "which is closer to the style".
-    fast_numbers = page.locator("#fast-numbers").inner_text()
+    fast_numbers = page.locator("#fast-numbers").text_content()
     assert "content loss" in fast_numbers and "content loss" in numbers
 
     # A changed input makes both results stale: they leave the page, nothing old is compared.
