@@ -481,7 +481,7 @@ def layout() -> Page:
     """Place the components (inside a `gr.Blocks`) so that the first view of a 1366×768 window
     holds the uploads, the buttons, the examples and the results; the settings follow, folded."""
     where = device.current()
-    defaults = PageInputs(size=DEVICE_DEFAULTS[where.kind].size)
+    defaults = PageInputs()  # what the page starts with
     _header(where)
     with gr.Row():
         with gr.Column(scale=2, min_width=320):
