@@ -64,9 +64,6 @@ STARTING = "Optimizing: starting from the fast result…"
 FAILED = "⚠️"  # begins the line shown in place of a result that failed
 INIT_LABELS = {"fast": "fast result", "content": "content photo", "noise": "noise"}
 OPTIMIZED_SERIES, FAST_SERIES = "optimized (best so far)", "fast result"
-# The loss curve's step axis is at least this long: Vega-Lite puts about one tick per 40 px, so
-# plots up to 800 px wide then have whole steps at their ticks.
-CURVE_STEPS = 20
 
 log = logging.getLogger("nst.app")
 # One stop flag per browser session, so Stop ends only that session's optimization.
@@ -234,19 +231,21 @@ def run_optimize(
     inputs: PageInputs, fast_image: np.ndarray | None, stop: threading.Event | None = None
 ) -> Iterator[tuple]:
     """Slow path: yields (fast image, its numbers, optimized image, its numbers, loss curve),
-    with `gr.skip()` for what is unchanged. Streams previews with the step, the time left and
-    a progress bar; ``stop`` keeps the best image so far. Starting from the fast result when
-    the page has none, it makes and shows that result first. Under the result: how it compares
-    with the fast one (`report.versus_fast`) and both results' exact losses."""
+    with `gr.skip()` for what is unchanged; the last holds everything an API caller gets.
+    Streams previews with the step, the time left and a progress bar; ``stop`` keeps the best
+    image so far. Starting from the fast result when the page has none, it makes and shows that
+    result first. Under the result: how it compares with the fast one (`report.versus_fast`)
+    and both results' exact losses."""
     curve: list[dict] = []
     fast_loss = None
+    made, shown = None, (gr.skip(), gr.skip())  # the fast result made here, as last shown
     try:
         job = inputs.job()
-        made = None
         if fast_image is None and job.optimize_options.init == "fast":
             made = job.fast()
             fast_image = to_uint8(made.image)
-            yield fast_image, _numbers(made), gr.skip(), STARTING, gr.skip()
+            shown = fast_image, _numbers(made)
+            yield *shown, gr.skip(), STARTING, gr.skip()
         start = None if fast_image is None else fast_image / 255.0  # as the page shows it
         run = job.optimize(start, stop)
         for step in run:
@@ -258,19 +257,18 @@ def run_optimize(
                 yield gr.skip(), gr.skip(), to_uint8(step.preview), status, _curve(curve, fast_loss)
         result = job.measure(run.result)
         numbers = _numbers(result)
-        fast_numbers = gr.skip()
         if start is not None:
             fast_losses = job.score(start)
             numbers = _versus(result, fast_losses)
             if made is not None:  # measured here, so the page need not measure it again
                 made.losses = fast_losses
-                fast_numbers = _numbers(made)
+                shown = fast_image, _numbers(made)
     except Exception as error:
-        yield gr.skip(), gr.skip(), None, _failure(error), _curve(curve, None)
+        yield *shown, None, _failure(error), _curve(curve, None)
         return
     finally:
         _return_freed_memory()
-    yield gr.skip(), fast_numbers, to_uint8(result.image), numbers, _curve(curve, fast_loss)
+    yield *shown, to_uint8(result.image), numbers, _curve(curve, fast_loss)
 
 
 def _progress(step: Progress, time_budget: float | None) -> str:
@@ -297,18 +295,13 @@ def _versus(result: pipeline.Result, fast_losses: dict) -> str:
     return f"{report.made_by(result)}  \n**{versus}.**  \n{exact}"
 
 
-def _curve(points: list[dict], fast_loss: float | None) -> gr.LinePlot:
-    """Optimizer loss per step, with the fast result's loss (same objective) as a flat line.
-
-    The step axis runs from 0 to at least `CURVE_STEPS`: over a shorter range the plot's ticks
-    fall between whole steps (1, 1.5, 2, …)."""
+def _curve(points: list[dict], fast_loss: float | None) -> pd.DataFrame:
+    """Optimizer loss per step, with the fast result's loss (same objective) as a flat line."""
     rows = list(points)
     if fast_loss is not None and points:
         ends = (points[0]["step"], points[-1]["step"])
         rows += [{"step": step, "loss": fast_loss, "series": FAST_SERIES} for step in ends]
-    last = points[-1]["step"] if points else 0
-    data = pd.DataFrame(rows, columns=["step", "loss", "series"])
-    return gr.LinePlot(data, x_lim=[0, max(last, CURVE_STEPS)])
+    return pd.DataFrame(rows, columns=["step", "loss", "series"])
 
 
 def _paint_over(content: str | None) -> dict | None:
