@@ -15,8 +15,10 @@ import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app sends nothing anywhere
@@ -24,6 +26,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app sends noth
 import gradio as gr
 import numpy as np
 import pandas as pd
+from PIL import Image, ImageOps
 from starlette.middleware import Middleware
 
 from nst import device, fast, pipeline, report, visualize
@@ -35,6 +38,7 @@ from nst.options import (
     CACHE_MAX_BYTES,
     CACHE_SWEEP_INTERVAL,
     COLORS,
+    COMPARE,
     DEVICE_DEFAULTS,
     INITS,
     MAX_UPLOAD_BYTES,
@@ -47,8 +51,21 @@ from nst.options import (
     Settings,
 )
 
+if TYPE_CHECKING:
+    from nst.optimize import Progress
+
 ASSETS = Path(__file__).resolve().parent / "assets"
+# The examples as one row of thumbnails that share the column's width, as tall as they are:
+# Gradio's gallery gives each thumbnail at least 100 px (five overflow a 1366 px window's
+# column) and itself at least 450 px of height unless given a fixed one.
+CSS = """
+#examples .grid-container { grid-template-columns: repeat(5, minmax(0, 1fr)); }
+#examples .grid-wrap.fixed-height { min-height: 0; max-height: none; overflow-y: auto; }
+#examples .caption-label { opacity: 1; }
+@media (max-width: 480px) { #examples .caption-label { font-size: 10px; padding: 1px 3px; } }
+"""
 MEASURING = "*measuring losses…*"
+STARTING = "Optimizing: starting from the fast result…"
 FAILED = "⚠️"  # begins the line shown in place of a result that failed
 INIT_LABELS = {"fast": "fast result", "content": "content photo", "noise": "noise"}
 OPTIMIZED_SERIES, FAST_SERIES = "optimized (best so far)", "fast result"
@@ -81,55 +98,90 @@ class Upload(gr.Image):
         return super().preprocess(payload)
 
 
+# --- The page's inputs: one value, named as the API names them ------------------------------
+
+
+@dataclass(frozen=True)
+class PageInputs:
+    """What a person set on the page, one field per input component, named as the API names
+    its parameters; the defaults are the page's. The handlers take one of these; the event
+    wiring and the tests' API calls derive their inputs from its fields (`ENDPOINT_INPUTS`)."""
+
+    content: str | None = None  # image files by path (through the API: `handle_file(...)`)
+    style: str | None = None
+    second_style: str | None = None
+    second_style_share: float = 0.5
+    strength: float = FastOptions().strength
+    size: int = field(default_factory=lambda: DEVICE_DEFAULTS[device.current().kind].size)
+    colors: str = Settings().colors
+    style_scale: float = Settings().style_scale
+    mask: dict | None = None  # the mask editor's value: the photo and the strokes painted on it
+    mask_file: str | None = None
+    init: str = COMPARE.init
+    time_budget: float | None = COMPARE.time_budget
+    emphasis: str = COMPARE.emphasis
+
+    def job(self) -> pipeline.Job:
+        """These values as a validated job (raises `InputError` for bad input)."""
+        if not self.content or not self.style:
+            raise InputError("Upload a content photo and a style image first.")
+        styles, mix = [self.style], None
+        if self.second_style:
+            styles = [self.style, self.second_style]
+            mix = (1.0 - self.second_style_share, self.second_style_share)
+        budget = self.time_budget
+        if budget is not None:
+            budget = min(float(budget), PAGE_TIME_BUDGET_LIMITS[1])
+        return pipeline.prepare(
+            self.content,
+            styles,
+            Settings(
+                size=int(self.size),
+                style_mix=mix,
+                colors=self.colors,
+                style_scale=float(self.style_scale),
+            ),
+            FastOptions(strength=self.strength),
+            OptimizeOptions(init=self.init, time_budget=budget, emphasis=self.emphasis),
+            mask=self.mask_map(),
+        )
+
+    def mask_map(self) -> np.ndarray | str | None:
+        """The mask a person gave: an uploaded file, else what they painted over the photo (the
+        strokes' opacity, whatever their color), else none."""
+        if self.mask_file:
+            return self.mask_file
+        strokes = [
+            layer[..., 3]
+            for layer in (self.mask or {}).get("layers") or []
+            if layer is not None and layer.ndim == 3 and layer.shape[2] == 4
+        ]
+        if not strokes or max(int(stroke.max()) for stroke in strokes) == 0:
+            return None
+        return np.max(strokes, axis=0).astype(np.float32) / 255.0
+
+    def api(self, endpoint: str) -> dict[str, Any]:
+        """The values an API endpoint takes from these, by parameter name (for
+        `gradio_client.Client.predict(**...)`)."""
+        return {name: getattr(self, name) for name in ENDPOINT_INPUTS[endpoint]}
+
+
+PAGE_FIELDS = tuple(f.name for f in fields(PageInputs))
+_OPTIMIZE_ONLY = ("init", "time_budget", "emphasis")
+# The page's inputs each API endpoint takes, in the order its parameters are listed (each also
+# takes the event's own components: the fast image, the layer).
+ENDPOINT_INPUTS = {
+    "fast": tuple(name for name in PAGE_FIELDS if name not in _OPTIMIZE_ONLY),
+    # The losses of the fast image shown: it has its size, and the strength no longer matters.
+    "fast_losses": tuple(
+        name for name in PAGE_FIELDS if name not in (*_OPTIMIZE_ONLY, "strength", "size")
+    ),
+    "optimize": PAGE_FIELDS,
+    "inside_vgg": ("content", "style", "second_style", "mask", "mask_file"),
+}
+
+
 # --- Handlers: page values in, page values out ----------------------------------------------
-
-
-def _job(
-    content,
-    style,
-    second_style,
-    second_style_share,
-    strength=1.0,
-    size=512,
-    colors="style",
-    style_scale=1.0,
-    mask=None,
-    mask_file=None,
-    init="content",
-    time_budget=None,
-    emphasis="balanced",
-):
-    """The page's values as a validated job (raises `InputError` for bad input)."""
-    if not content or not style:
-        raise InputError("Upload a content photo and a style image first.")
-    styles, mix = [style], None
-    if second_style:
-        styles, mix = [style, second_style], (1.0 - second_style_share, second_style_share)
-    if time_budget is not None:
-        time_budget = min(float(time_budget), PAGE_TIME_BUDGET_LIMITS[1])
-    return pipeline.prepare(
-        content,
-        styles,
-        Settings(size=int(size), style_mix=mix, colors=colors, style_scale=float(style_scale)),
-        FastOptions(strength=strength),
-        OptimizeOptions(init=init, time_budget=time_budget, emphasis=emphasis),
-        mask=_mask(mask, mask_file),
-    )
-
-
-def _mask(painted: dict | None, uploaded: str | None) -> np.ndarray | str | None:
-    """The mask a person gave: an uploaded file, else what they painted over the photo (the
-    strokes' opacity, whatever their color), else none."""
-    if uploaded:
-        return uploaded
-    strokes = [
-        layer[..., 3]
-        for layer in (painted or {}).get("layers") or []
-        if layer is not None and layer.ndim == 3 and layer.shape[2] == 4
-    ]
-    if not strokes or max(int(stroke.max()) for stroke in strokes) == 0:
-        return None
-    return np.max(strokes, axis=0).astype(np.float32) / 255.0
 
 
 def _failure(error: Exception) -> str:
@@ -146,72 +198,33 @@ def _failure(error: Exception) -> str:
     return f"{FAILED} {message}"
 
 
+def _exact(losses: dict) -> str:
+    """The measured losses, one click away (an HTML <details> in the Markdown)."""
+    return f"<details><summary>Exact losses</summary>{report.losses_line(losses)}</details>"
+
+
 def _numbers(result: pipeline.Result) -> str:
     """The Markdown under a result: what made it, then its losses (once measured)."""
-    losses = report.losses_line(result.losses, bold="**") if result.losses else MEASURING
-    return f"{report.made_by(result)}  \n{losses}"
+    return f"{report.made_by(result)}  \n{_exact(result.losses) if result.losses else MEASURING}"
 
 
-def run_fast(
-    content,
-    style,
-    second_style,
-    second_style_share,
-    strength,
-    size,
-    colors,
-    style_scale,
-    mask,
-    mask_file,
-):
+def run_fast(inputs: PageInputs) -> tuple[np.ndarray | None, str]:
     """Fast path only: the image and what made it, in about a second (losses come next)."""
     try:
-        job = _job(
-            content,
-            style,
-            second_style,
-            second_style_share,
-            strength,
-            size,
-            colors,
-            style_scale,
-            mask,
-            mask_file,
-        )
-        result = job.fast()
+        result = inputs.job().fast()
     except Exception as error:
         return None, _failure(error)
     return to_uint8(result.image), _numbers(result)
 
 
-def measure_fast(
-    content,
-    style,
-    second_style,
-    second_style_share,
-    colors,
-    style_scale,
-    mask,
-    mask_file,
-    fast_image,
-    numbers,
-):
-    """The fast result's Gatys losses, as its own queued event so the fast slot is free."""
+def measure_fast(inputs: PageInputs, fast_image: np.ndarray | None, numbers: str | None):
+    """The fast result's losses, as its own queued event so the fast slot is free: ``numbers``
+    with its placeholder replaced (or `gr.skip()` when there is nothing to measure)."""
     if fast_image is None or MEASURING not in (numbers or ""):
         return gr.skip()
     try:
-        job = _job(
-            content,
-            style,
-            second_style,
-            second_style_share,
-            size=max(fast_image.shape[:2]),
-            colors=colors,
-            style_scale=style_scale,
-            mask=mask,
-            mask_file=mask_file,
-        )
-        losses = report.losses_line(job.score(fast_image / 255.0), bold="**")  # the PNG shown
+        job = replace(inputs, size=max(fast_image.shape[:2])).job()
+        losses = _exact(job.score(fast_image / 255.0))  # the PNG shown
     except Exception as error:
         losses = _failure(error)
     finally:
@@ -219,89 +232,72 @@ def measure_fast(
     return numbers.replace(MEASURING, losses)
 
 
-def run_example(
-    content,
-    style,
-    second_style,
-    second_style_share,
-    strength,
-    size,
-    colors,
-    style_scale,
-    mask,
-    mask_file,
-):
-    """An example clicked: its fast result with losses, in place of all earlier results."""
-    inputs = (content, style, second_style, second_style_share)
-    perceptual = (colors, style_scale, mask, mask_file)
-    image, numbers = run_fast(*inputs, strength, size, *perceptual)
-    return image, measure_fast(*inputs, *perceptual, image, numbers), *clear_results()[2:]
-
-
 def run_optimize(
-    content,
-    style,
-    second_style,
-    second_style_share,
-    strength,
-    size,
-    colors,
-    style_scale,
-    mask,
-    mask_file,
-    init,
-    time_budget,
-    emphasis,
-    fast_image,
-    request: gr.Request,
-    progress=gr.Progress(),
-):
-    """Slow path: streams previews and a loss curve; Stop keeps the best image so far. When it
-    starts from the fast result and the page has none, it makes and shows that result first."""
-    stop = _stops[request.session_hash] = threading.Event()
-    shown, curve = (gr.skip(), gr.skip()), []
+    inputs: PageInputs, fast_image: np.ndarray | None, stop: threading.Event | None = None
+) -> Iterator[tuple]:
+    """Slow path: yields (fast image, its numbers, optimized image, its numbers, loss curve),
+    with `gr.skip()` for what is unchanged; the last holds everything an API caller gets.
+    Streams previews with the step, the time left and a progress bar; ``stop`` keeps the best
+    image so far. Starting from the fast result when the page has none, it makes and shows that
+    result first. Under the result: how it compares with the fast one (`report.versus_fast`)
+    and both results' exact losses."""
+    curve: list[dict] = []
+    fast_loss = None
+    made, shown = None, (gr.skip(), gr.skip())  # the fast result made here, as last shown
     try:
-        job = _job(
-            content,
-            style,
-            second_style,
-            second_style_share,
-            strength,
-            size,
-            colors,
-            style_scale,
-            mask,
-            mask_file,
-            init,
-            time_budget,
-            emphasis,
-        )
-        fast_image = None if fast_image is None else fast_image / 255.0
-        if job.optimize_options.init == "fast" and fast_image is None:  # make and show it first
-            fast_result = job.fast()
-            shown, fast_image = (
-                (to_uint8(fast_result.image), _numbers(fast_result)),
-                fast_result.image,
-            )
-        run = job.optimize(fast_image, stop)
+        job = inputs.job()
+        if fast_image is None and job.optimize_options.init == "fast":
+            made = job.fast()
+            fast_image = to_uint8(made.image)
+            shown = fast_image, _numbers(made)
+            yield *shown, gr.skip(), STARTING, gr.skip()
+        start = None if fast_image is None else fast_image / 255.0  # as the page shows it
+        run = job.optimize(start, stop)
         for step in run:
             best = step.best_losses.get("total", step.losses["total"])
             curve.append({"step": step.step, "loss": best, "series": OPTIMIZED_SERIES})
-            progress(
-                min(step.seconds / job.optimize_options.time_budget, 1.0), desc=f"step {step.step}"
-            )
+            fast_loss = run.fast_loss
             if step.preview is not None:
-                status = f"step {step.step} · {step.seconds:.0f} s"
-                yield *shown, to_uint8(step.preview), status, _curve(curve, run.fast_loss)
-                shown = gr.skip(), gr.skip()
+                status = _progress(step, job.optimize_options.time_budget)
+                yield gr.skip(), gr.skip(), to_uint8(step.preview), status, _curve(curve, fast_loss)
         result = job.measure(run.result)
+        numbers = _numbers(result)
+        if start is not None:
+            fast_losses = job.score(start)
+            numbers = _versus(result, fast_losses)
+            if made is not None:  # measured here, so the page need not measure it again
+                made.losses = fast_losses
+                shown = fast_image, _numbers(made)
     except Exception as error:
         yield *shown, None, _failure(error), _curve(curve, None)
         return
     finally:
-        _stops.pop(request.session_hash, None)
         _return_freed_memory()
-    yield *shown, to_uint8(result.image), _numbers(result), _curve(curve, run.fast_loss)
+    yield *shown, to_uint8(result.image), numbers, _curve(curve, fast_loss)
+
+
+def _progress(step: Progress, time_budget: float | None) -> str:
+    """The optimization's step, the time it has left, and a progress bar (by the time budget,
+    or by the planned steps where those end it sooner)."""
+    done = [step.seconds / time_budget] if time_budget else []
+    if step.planned_steps:
+        done.append(step.step / step.planned_steps)
+    fraction = min(max(done, default=0.0), 1.0)
+    left = f" · {step.seconds * (1 - fraction) / fraction:.0f} s left" if fraction else ""
+    bar = f'<progress value="{fraction:.3f}" max="1"></progress>'
+    return f"Optimizing: step {step.step}{left}\n\n{bar}"
+
+
+def _versus(result: pipeline.Result, fast_losses: dict) -> str:
+    """The Markdown under the optimized result: what made it, how it compares with the fast
+    result in words, and both results' exact losses one click away."""
+    exact = (
+        "<details><summary>Exact losses</summary>"
+        f"Optimized: {report.losses_line(result.losses)}<br>"
+        f"Fast: {report.losses_line(fast_losses)}</details>"
+    )
+    versus = report.versus_fast(fast_losses, result.losses)
+    return f"{report.made_by(result)}  \n**{versus}.**  \n{exact}"
 
 
 def _curve(points: list[dict], fast_loss: float | None) -> pd.DataFrame:
@@ -325,11 +321,6 @@ def _paint_over(content: str | None) -> dict | None:
     return {"background": content, "layers": [], "composite": None}
 
 
-def stop_optimize(request: gr.Request) -> None:
-    if event := _stops.get(request.session_hash):
-        event.set()
-
-
 def slider_pair(fast_image, optimized_image):
     """The before/after slider shows fast against optimized once both exist."""
     if fast_image is None or optimized_image is None:
@@ -337,18 +328,17 @@ def slider_pair(fast_image, optimized_image):
     return (fast_image, optimized_image)
 
 
-def clear_results(request: gr.Request | None = None):
-    """Inputs changed: results of the old inputs no longer belong on the page."""
-    if request is not None:
-        stop_optimize(request)
+def clear_results() -> tuple:
+    """Inputs changed: results of the old inputs no longer belong on the page (fast image and
+    numbers, optimized image and numbers, slider, curve)."""
     return None, "", None, "", None, None
 
 
-def inside_vgg(content, style, second_style, mask, mask_file, layer):
+def inside_vgg(inputs: PageInputs, layer: str) -> tuple:
     """Feature maps of both images and the style's Gram matrix at `layer`, at 256 px; with a
     mask, the mask at that layer and what each region's Gram matrix is matched to."""
     try:
-        job = _job(content, style, second_style, 0.5, size=256, mask=mask, mask_file=mask_file)
+        job = replace(inputs, size=256, second_style_share=0.5).job()
         content_maps = visualize.activations(job.content, layer)
         style_maps = visualize.activations(job.styles_at_size[0], layer)
         regions = job.mask is not None and visualize.region_views(
@@ -378,15 +368,26 @@ EXAMPLES = [
 ]
 
 
-def examples() -> tuple[list[list], list[str]]:
-    """Example rows (all shared inputs) and their labels, for the files in this checkout."""
-    rows, labels = [], []
-    for content, style, label in EXAMPLES:
-        if (ASSETS / content).is_file() and (ASSETS / style).is_file():
-            files = [str(ASSETS / content), str(ASSETS / style)]
-            rows.append([*files, None, 0.5, 1.0, 512, "style", 1.0, None, None])
-            labels.append(label)
-    return rows, labels
+def examples() -> list[tuple[PageInputs, str]]:
+    """The examples whose files are in this checkout: the page's defaults with their photo and
+    painting, and their labels."""
+    return [
+        (PageInputs(content=str(ASSETS / content), style=str(ASSETS / style)), label)
+        for content, style, label in EXAMPLES
+        if (ASSETS / content).is_file() and (ASSETS / style).is_file()
+    ]
+
+
+def thumbnail(inputs: PageInputs, size: tuple[int, int] = (160, 160)) -> Image.Image:
+    """An example as one picture: its photo, with its painting inset in the lower right."""
+    width, height = size
+    picture = ImageOps.fit(Image.open(inputs.content).convert("RGB"), size)
+    side, frame = height // 2, 3
+    painting = ImageOps.fit(Image.open(inputs.style).convert("RGB"), (side, side))
+    corner = (width - side - frame, height - side - frame)
+    picture.paste((255, 255, 255), (corner[0] - frame, corner[1] - frame, width, height))
+    picture.paste(painting, corner)
+    return picture
 
 
 # --- Layout: what the page shows, and where --------------------------------------------------
@@ -394,7 +395,8 @@ def examples() -> tuple[list[list], list[str]]:
 
 @dataclass
 class Page:
-    """The components the events read and write."""
+    """The components the events read and write; the inputs' are named as `PageInputs`'
+    fields."""
 
     content: gr.Image
     style: gr.Image
@@ -412,6 +414,7 @@ class Page:
     fast_button: gr.Button
     optimize_button: gr.Button
     stop_button: gr.Button
+    examples: gr.Gallery
     slider: gr.ImageSlider
     fast_image: gr.Image
     fast_numbers: gr.Markdown
@@ -424,76 +427,111 @@ class Page:
     layer_note: gr.Markdown
     region_views: tuple[gr.Image, gr.Image, gr.Image]
 
+    def inputs(self, names: Sequence[str] = PAGE_FIELDS) -> dict[str, gr.Component]:
+        """The input components of ``names`` (`PageInputs`' fields), by name."""
+        return {name: getattr(self, name) for name in names}
+
     @property
-    def shared(self) -> list:
-        """The inputs both paths use, in the handlers' order."""
+    def results(self) -> list[gr.Component]:
+        """What `clear_results` empties."""
         return [
-            self.content,
-            self.style,
-            self.second_style,
-            self.second_style_share,
-            self.strength,
-            self.size,
-            self.colors,
-            self.style_scale,
-            self.mask,
-            self.mask_file,
+            self.fast_image,
+            self.fast_numbers,
+            self.optimized_image,
+            self.optimized_numbers,
+            self.slider,
+            self.curve,
         ]
 
 
-def _upload(label: str, elem_id: str, height: int = 220) -> Upload:
-    return Upload(label=label, type="filepath", image_mode=None, elem_id=elem_id, height=height)
+def _upload(label: str, elem_id: str, height: int = 180) -> Upload:
+    return Upload(
+        label=label,
+        type="filepath",
+        image_mode=None,
+        elem_id=elem_id,
+        height=height,
+        min_width=140,  # two side by side on a phone
+    )
 
 
 def _result(label: str, elem_id: str) -> tuple[gr.Image, gr.Markdown]:
     image = gr.Image(
-        label=label, format="png", interactive=False, elem_id=f"{elem_id}-image", height=340
+        label=label, format="png", interactive=False, elem_id=f"{elem_id}-image", height=320
     )
     return image, gr.Markdown(elem_id=f"{elem_id}-numbers")
 
 
 def _header(where: device.Device) -> None:
     gr.Markdown(
-        "# Neural style transfer: fast vs optimized\n"
-        "Drop in a photo and a painting. **Fast** renders it in about a second with Magenta's "
-        "feed-forward network; **Optimize** spends up to a minute or two optimizing the image "
-        "itself against VGG19's Gram matrices (Gatys et al.). Under each result: where and how "
-        "fast it was made, and the same Gatys losses (lower style loss = closer to the "
-        "painting's textures, lower content loss = more of the photo kept). "
-        f"Optimize runs on this server's {where.label}."
+        "## Neural style transfer: fast vs optimized\n"
+        "A photo and a painting, or one click on an example. **Fast**: Magenta's network, in "
+        "about a second. **Optimize**: the image itself against VGG19's Gram matrices (Gatys "
+        f"et al.), up to a minute or two on this server's {where.label}.",
+        elem_id="header",
     )
     if warning := device.gpu_warning(where, device.nvidia_driver_present()):
         gr.Markdown(f"{FAILED} {warning}", elem_id="device-warning")
 
 
 def layout() -> Page:
-    """Place the components (inside a `gr.Blocks`): inputs on the left, results on the right,
-    so that a result shows without scrolling in a 1440×900 window."""
+    """Place the components (inside a `gr.Blocks`) so that the first view of a 1366×768 window
+    holds the uploads, the buttons, the examples and the results; the settings follow, folded."""
     where = device.current()
+    defaults = PageInputs()  # what the page starts with
     _header(where)
     with gr.Row():
-        with gr.Column(scale=2):
+        with gr.Column(scale=2, min_width=320):
             with gr.Row():
                 content = _upload("Content photo", "content")
                 style = _upload("Style image", "style")
             with gr.Row():
-                size = gr.Slider(
-                    *PAGE_SIZE_LIMITS,
-                    value=DEVICE_DEFAULTS[where.kind].size,
-                    step=32,
-                    label="Output long side (px)",
+                fast_button = gr.Button(
+                    "Fast", variant="primary", elem_id="fast", scale=2, min_width=80
                 )
-                strength = gr.Slider(0, 1, value=1, step=0.05, label="Style strength (fast)")
+                optimize_button = gr.Button(
+                    "Optimize", variant="primary", elem_id="optimize", scale=2, min_width=80
+                )
+                stop_button = gr.Button("Stop", variant="stop", elem_id="stop", min_width=60)
+            gallery = gr.Gallery(
+                [(thumbnail(inputs), label.split(",")[0]) for inputs, label in examples()],
+                label="Famous paintings: click one",
+                columns=5,
+                allow_preview=False,
+                object_fit="cover",
+                format="jpeg",
+                buttons=[],
+                interactive=False,
+                elem_id="examples",
+            )
             with gr.Row():
+                size = gr.Slider(
+                    *PAGE_SIZE_LIMITS, value=defaults.size, step=32, label="Output long side (px)"
+                )
+                strength = gr.Slider(
+                    0, 1, value=defaults.strength, step=0.05, label="Style strength (fast)"
+                )
+            with gr.Accordion("Colors and brush size", open=False):
                 colors = gr.Radio(
-                    [(report.COLOR_LABELS[v], v) for v in COLORS], value="style", label="Colors"
+                    [(report.COLOR_LABELS[v], v) for v in COLORS],
+                    value=defaults.colors,
+                    label="Colors",
                 )
                 style_scale = gr.Slider(
-                    *STYLE_SCALE_LIMITS, value=1.0, step=0.25, label="Brush size (style scale)"
+                    *STYLE_SCALE_LIMITS,
+                    value=defaults.style_scale,
+                    step=0.25,
+                    label="Brush size (style scale)",
                 )
             with gr.Accordion("Mix in a second style", open=False):
                 second_style = _upload("Second style (optional)", "second-style", height=160)
-                share = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second style")
+                share = gr.Slider(
+                    0,
+                    1,
+                    value=defaults.second_style_share,
+                    step=0.05,
+                    label="Share of the second style",
+                )
             with gr.Accordion("Where the style goes (mask)", open=False):
                 mask = gr.ImageEditor(
                     label="Paint where the first style goes",
@@ -512,22 +550,23 @@ def layout() -> Page:
                 mask_file = _upload("Mask image (optional)", "mask-file", height=140)
             with gr.Accordion("Optimization settings", open=False):
                 init = gr.Radio(
-                    [(INIT_LABELS[v], v) for v in INITS], value="fast", label="Start from"
+                    [(INIT_LABELS[v], v) for v in INITS], value=defaults.init, label="Start from"
                 )
                 budget = gr.Slider(
-                    *PAGE_TIME_BUDGET_LIMITS, value=60, step=5, label="Time budget (s)"
+                    *PAGE_TIME_BUDGET_LIMITS,
+                    value=defaults.time_budget,
+                    step=5,
+                    label="Time budget (s)",
                 )
-                emphasis = gr.Radio(list(STYLE_EMPHASIS), value="balanced", label="Style emphasis")
-            with gr.Row():
-                fast_button = gr.Button("Fast", variant="primary", elem_id="fast")
-                optimize_button = gr.Button("Optimize", variant="primary", elem_id="optimize")
-                stop_button = gr.Button("Stop", variant="stop", elem_id="stop")
+                emphasis = gr.Radio(
+                    list(STYLE_EMPHASIS), value=defaults.emphasis, label="Style emphasis"
+                )
         with gr.Column(scale=3):
             with gr.Tab("Compare"):
                 with gr.Row():
-                    with gr.Column():
+                    with gr.Column(min_width=240):
                         fast_image, fast_numbers = _result("Fast", "fast")
-                    with gr.Column():
+                    with gr.Column(min_width=240):
                         optimized_image, optimized_numbers = _result("Optimized", "optimized")
                 slider = gr.ImageSlider(
                     label="Fast ◀ ▶ Optimized",
@@ -561,6 +600,7 @@ def layout() -> Page:
         fast_button=fast_button,
         optimize_button=optimize_button,
         stop_button=stop_button,
+        examples=gallery,
         slider=slider,
         fast_image=fast_image,
         fast_numbers=fast_numbers,
@@ -617,40 +657,101 @@ def _inside_vgg() -> dict:
 # --- Wiring: which event calls which handler --------------------------------------------------
 
 
+def _split(endpoint: str, values: dict[str, Any]) -> tuple[PageInputs, dict[str, Any]]:
+    """An event's values by name: the page's inputs as one `PageInputs`, and the rest."""
+    names = ENDPOINT_INPUTS[endpoint]
+    rest = {name: value for name, value in values.items() if name not in names}
+    return PageInputs(**{name: values[name] for name in names}), rest
+
+
+def _calls(page: Page, endpoint: str, handler: Callable, **extra: gr.Component) -> dict:
+    """An event's ``fn`` and ``inputs_kwargs``: ``handler`` called with the endpoint's page
+    inputs as a `PageInputs` and ``extra``'s values by name. Gradio names the API's parameters
+    after the keywords, so they are `PageInputs`' field names."""
+
+    def call(**values: Any) -> Any:
+        inputs, rest = _split(endpoint, values)
+        return handler(inputs, **rest)
+
+    call.__name__, call.__doc__ = handler.__name__, handler.__doc__
+    return {"fn": call, "inputs_kwargs": {**page.inputs(ENDPOINT_INPUTS[endpoint]), **extra}}
+
+
+def _optimize_in_session(request: gr.Request, **values: Any) -> Iterator[tuple]:
+    """`run_optimize` with this browser session's stop flag, so Stop ends only its own run."""
+    inputs, rest = _split("optimize", values)
+    stop = _stops[request.session_hash] = threading.Event()
+    try:
+        yield from run_optimize(inputs, stop=stop, **rest)
+    finally:
+        _stops.pop(request.session_hash, None)
+
+
+_optimize_in_session.__doc__ = run_optimize.__doc__
+
+
+def stop_optimize(request: gr.Request) -> None:
+    if event := _stops.get(request.session_hash):
+        event.set()
+
+
+def _clear_and_stop(request: gr.Request) -> tuple:
+    stop_optimize(request)
+    return clear_results()
+
+
+def _pick_example(selected: gr.SelectData) -> tuple:
+    """An example clicked: its inputs (the page's defaults with its photo and painting) in place
+    of the page's, and no results of the old ones."""
+    inputs, _ = examples()[selected.index]
+    return *(getattr(inputs, name) for name in PAGE_FIELDS), *clear_results()
+
+
 def wire(page: Page) -> None:
     """Connect the components' events to the handlers, with their queues and API names."""
-    fast_outputs = [page.fast_image, page.fast_numbers]
-    results = [*fast_outputs, page.optimized_image, page.optimized_numbers, page.slider, page.curve]
-    for component in page.shared:
-        component.input(clear_results, None, results, queue=False, api_visibility="private")
-
-    measure_inputs = [*page.shared[:4], *page.shared[6:], page.fast_image, page.fast_numbers]
+    for component in page.inputs().values():
+        component.input(_clear_and_stop, None, page.results, queue=False, api_visibility="private")
     # The mask is painted over the photo.
     page.content.change(_paint_over, page.content, page.mask, queue=False, api_visibility="private")
+    fast_outputs = [page.fast_image, page.fast_numbers]
+    fast = {
+        **_calls(page, "fast", run_fast),
+        "outputs": fast_outputs,
+        "concurrency_limit": 2,
+        "concurrency_id": "fast",
+    }
     measure = {
-        "fn": measure_fast,
-        "inputs": measure_inputs,
+        **_calls(
+            page,
+            "fast_losses",
+            measure_fast,
+            fast_image=page.fast_image,
+            numbers=page.fast_numbers,
+        ),
         "outputs": page.fast_numbers,
         "concurrency_limit": 1,
         "concurrency_id": "losses",
     }
-    page.fast_button.click(
-        run_fast,
-        page.shared,
-        fast_outputs,
-        api_name="fast",
-        concurrency_limit=2,
-        concurrency_id="fast",
-    ).then(**measure, api_name="fast_losses")
+    page.fast_button.click(**fast, api_name="fast").then(**measure, api_name="fast_losses")
     page.optimize_button.click(
-        run_optimize,
-        [*page.shared, page.init, page.time_budget, page.emphasis, page.fast_image],
-        [*fast_outputs, page.optimized_image, page.optimized_numbers, page.curve],
+        _optimize_in_session,
+        inputs_kwargs={**page.inputs(), "fast_image": page.fast_image},
+        outputs=[*fast_outputs, page.optimized_image, page.optimized_numbers, page.curve],
         api_name="optimize",
         concurrency_limit=1,
         concurrency_id="optimize",
+        show_progress="minimal",
     ).then(**measure, api_visibility="private")
     page.stop_button.click(stop_optimize, None, None, queue=False, api_visibility="private")
+    # One click on an example: its inputs, then its fast result and losses. Run on click, not
+    # cached: a cached failure (say, a download that failed once) would be served for good.
+    page.examples.select(
+        _pick_example,
+        None,
+        [*page.inputs().values(), *page.results],
+        queue=False,
+        api_visibility="private",
+    ).then(**fast, api_visibility="private").then(**measure, api_visibility="private")
     for image in (page.fast_image, page.optimized_image):
         image.change(
             slider_pair,
@@ -660,27 +761,11 @@ def wire(page: Page) -> None:
             api_visibility="private",
         )
     page.show_layer.click(
-        inside_vgg,
-        [page.content, page.style, page.second_style, page.mask, page.mask_file, page.layer],
-        [*page.layer_views, page.layer_note, *page.region_views],
+        **_calls(page, "inside_vgg", inside_vgg, layer=page.layer),
+        outputs=[*page.layer_views, page.layer_note, *page.region_views],
         api_name="inside_vgg",
         concurrency_id="fast",
     )
-    rows, labels = examples()
-    if rows:
-        # Run on click, not cached: a cached failure (say, a download that failed once) would
-        # be served for good.
-        gr.Examples(
-            rows,
-            page.shared,
-            results,
-            fn=run_example,
-            cache_examples=False,
-            run_on_click=True,
-            example_labels=labels,
-            api_visibility="private",
-            label="Famous paintings: click one",
-        )
 
 
 def build_demo() -> gr.Blocks:
@@ -725,6 +810,7 @@ def main() -> None:
         lambda: files_in_use(demo),
     )
     demo.queue(max_size=16, default_concurrency_limit=1).launch(
+        css=CSS,
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         max_file_size=MAX_UPLOAD_BYTES,

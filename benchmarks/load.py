@@ -21,12 +21,16 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gradio_client import Client, handle_file
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the page's inputs are the app's (`app.PageInputs`)
+
+from gradio_client import Client, handle_file  # noqa: E402
+
+from app import PageInputs  # noqa: E402
+
 CONTENT = REPO / "assets" / "content_chelsea.jpg"
 STYLE = REPO / "assets" / "style_swirls.jpg"
 
@@ -78,25 +82,18 @@ def start_server(port: int, **settings: str) -> subprocess.Popen:
     raise SystemExit("the app did not start within 120 s")
 
 
-def inputs(size: int, variant: int = 0, content: Path = CONTENT) -> list:
-    """The shared inputs; `variant` varies the style strength, as different users would.
+def inputs(size: int, variant: int = 0, content: Path = CONTENT) -> PageInputs:
+    """The page's inputs; `variant` varies the style strength, as different users would.
 
     (Identical concurrent results share one cached output file in Gradio, which one request
     can be rewriting while another downloads it.)
     """
-    strength = 1.0 - 0.01 * (variant % 50)
-    return [
-        handle_file(str(content)),
-        handle_file(str(STYLE)),
-        None,
-        0.5,
-        strength,
-        size,
-        "style",
-        1.0,
-        None,
-        None,
-    ]
+    return PageInputs(
+        content=handle_file(str(content)),
+        style=handle_file(str(STYLE)),
+        strength=1.0 - 0.01 * (variant % 50),
+        size=size,
+    )
 
 
 def call(url: str, kind: str, size: int, budget: float, variant: int = 0) -> Outcome:
@@ -107,13 +104,17 @@ def call(url: str, kind: str, size: int, budget: float, variant: int = 0) -> Out
     shared = inputs(size, variant)
     try:
         if kind == "fast":
-            path, numbers = client.predict(*shared, api_name="/fast")
+            path, numbers = client.predict(**shared.api("fast"), api_name="/fast")
             first = time.monotonic()
             client.predict(
-                *shared[:4], *shared[6:], handle_file(path), numbers, api_name="/fast_losses"
+                **shared.api("fast_losses"),
+                fast_image=handle_file(path),
+                numbers=numbers,
+                api_name="/fast_losses",
             )
         else:
-            client.predict(*shared, "fast", budget, "balanced", None, api_name="/optimize")
+            optimize = replace(shared, time_budget=budget).api("optimize")
+            client.predict(**optimize, fast_image=None, api_name="/optimize")
         return Outcome(kind, started, time.monotonic(), first)
     except Exception as error:  # the message is the result being measured
         return Outcome(kind, started, time.monotonic(), first, str(error) or type(error).__name__)

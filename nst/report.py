@@ -58,6 +58,44 @@ def losses_line(losses: dict, bold: str = "") -> str:
     return line
 
 
+# Two losses within this factor of each other read as the same.
+SAME_WITHIN = 1.1
+
+
+def versus_fast(fast: dict, optimized: dict) -> str:
+    """The optimized result's measured losses against the fast result's, in words and ratios:
+    "Style 11× closer to the painting than Fast, photo kept as well". Both are `losses.score`'s
+    of the same inputs; a lower style loss is closer to the painting, a lower content loss keeps
+    more of the photo."""
+    style = _ratio(fast["style_loss"], optimized["style_loss"])
+    content = _ratio(fast["content_loss"], optimized["content_loss"])
+    if style >= SAME_WITHIN:
+        words = f"Style {_times(style)} closer to the painting than Fast"
+    elif style <= 1 / SAME_WITHIN:
+        words = f"Style {_times(1 / style)} further from the painting than Fast"
+    else:
+        words = "Style as close to the painting as Fast"
+    if content >= SAME_WITHIN:
+        return f"{words}, {_times(content)} closer to the photo"
+    if content <= 1 / SAME_WITHIN:
+        return f"{words}, {_times(1 / content)} further from the photo"
+    return f"{words}, photo kept as well"
+
+
+def _ratio(fast: float, optimized: float) -> float:
+    """How many times lower the optimized loss is than the fast one (losses are never negative;
+    a loss of zero counts as a millionth of the other, so the ratio stays finite)."""
+    floor = 1e-6 * max(fast, optimized, 1e-30)
+    return max(fast, floor) / max(optimized, floor)
+
+
+def _times(ratio: float) -> str:
+    """A ratio as a person reads it: "1.5×", "11×", "over 1000×"."""
+    if ratio > 1000:
+        return "over 1000×"
+    return f"{ratio:.0f}×" if ratio >= 9.95 else f"{ratio:.1f}×"
+
+
 def caption(result: Result) -> str:
     """Two lines for a measured result: what made it, then its losses."""
     return made_by(result) + "\n" + losses_line(result.losses)

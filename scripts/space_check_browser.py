@@ -45,12 +45,13 @@ SIZE = 256
 BUDGET_LABEL = "number input for Time budget (s)"  # optional, inside a closed accordion
 BUDGET_ACCORDION = "Optimization settings"
 BUDGET = 20
-# What finished results say (the optimized one's numbers; the fast one's losses).
+# What finished results say (the optimized one's numbers; the fast one's losses, folded under
+# "Exact losses").
 OPTIMIZED_DONE = re.compile(r"style loss|ended by", re.I)
-FAST_LOSSES_DONE = re.compile(r"style loss", re.I)
+FAST_LOSSES_DONE = re.compile(r"style loss|exact losses", re.I)
 FAST_LOSSES_PENDING = re.compile(r"measuring", re.I)  # the placeholder until they arrive
 # Interim text in the numbers while work is still going on, not a message.
-INTERIM = re.compile(r"^\s*(step \d+|measuring|processing|queue)", re.I)
+INTERIM = re.compile(r"^\s*(optimizing|step \d+|measuring|processing|queue)", re.I)
 FAST_TIMEOUT = 60
 FAST_LOSSES_TIMEOUT = 60
 OPTIMIZE_TIMEOUT = 150

@@ -1,6 +1,7 @@
 """The app's API as a Space exposes it, driven through gradio_client against the served app."""
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,38 +17,28 @@ def client(app_url: str):
     return gradio_client.Client(app_url, verbose=False)
 
 
-def _shared_inputs(content: Path, style: Path, size: int = 192) -> list:
-    return page_inputs(content, style, size)
-
-
 def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None:
-    inputs = _shared_inputs(photo, painting)
-    fast_path, fast_numbers = client.predict(*inputs, api_name="/fast")
+    inputs = page_inputs(photo, painting, 192, time_budget=10)
+    fast_path, fast_numbers = client.predict(**inputs.api("fast"), api_name="/fast")
     fast_image = np.asarray(Image.open(fast_path))
     assert fast_image.shape == (128, 192, 3)
     assert "lite" in fast_numbers and "measuring losses" in fast_numbers
+    fast_shown = gradio_client.handle_file(fast_path)
     with_losses = client.predict(
-        *inputs[:4],
-        *inputs[6:],
-        gradio_client.handle_file(fast_path),
-        fast_numbers,
+        **inputs.api("fast_losses"),
+        fast_image=fast_shown,
+        numbers=fast_numbers,
         api_name="/fast_losses",
     )
     assert "style loss" in with_losses and "lite" in with_losses
 
-    job = client.submit(
-        *_shared_inputs(photo, painting),
-        "fast",
-        10,
-        "balanced",
-        gradio_client.handle_file(fast_path),
-        api_name="/optimize",
-    )
+    job = client.submit(**inputs.api("optimize"), fast_image=fast_shown, api_name="/optimize")
     *_, optimized_path, numbers, curve = job.result(timeout=300)
     optimized = np.asarray(Image.open(optimized_path))
     assert optimized.shape == fast_image.shape
     assert not np.array_equal(optimized, fast_image)
     assert "lbfgs" in numbers and "from fast" in numbers and "style loss" in numbers
+    assert "to the painting" in numbers  # compared with the fast result in words
     series = {row[2] for row in curve["data"]}
     assert series == {"optimized (best so far)", "fast result"}
     best = [row[1] for row in curve["data"] if row[2] == "optimized (best so far)"]
@@ -59,14 +50,16 @@ def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None
 def test_histogram_colors_are_made_and_measured_with_the_matched_style(
     client, photo: Path, painting: Path
 ) -> None:
-    inputs = _shared_inputs(photo, painting)
-    inputs[6] = "histogram"  # colors
-    path, numbers = client.predict(*inputs, api_name="/fast")
+    inputs = page_inputs(photo, painting, 192, colors="histogram")
+    path, numbers = client.predict(**inputs.api("fast"), api_name="/fast")
     assert "colors: the style's, matched to the photo" in numbers
     handle = gradio_client.handle_file
     matched, plain = (
         client.predict(
-            *inputs[:4], colors, *inputs[7:], handle(path), numbers, api_name="/fast_losses"
+            **replace(inputs, colors=colors).api("fast_losses"),
+            fast_image=handle(path),
+            numbers=numbers,
+            api_name="/fast_losses",
         )
         for colors in ("histogram", "style")
     )
@@ -79,9 +72,9 @@ def test_non_image_gets_a_message_and_the_server_keeps_serving(
 ) -> None:
     fake = tmp_path / "photo.jpg"
     fake.write_bytes(b"GIF89a but not really")
-    path, numbers = client.predict(*_shared_inputs(fake, painting), api_name="/fast")
+    path, numbers = client.predict(**page_inputs(fake, painting, 192).api("fast"), api_name="/fast")
     assert path is None and numbers.startswith("⚠️") and "is not an image" in numbers
-    path, _ = client.predict(*_shared_inputs(photo, painting), api_name="/fast")
+    path, _ = client.predict(**page_inputs(photo, painting, 192).api("fast"), api_name="/fast")
     assert Path(path).is_file()
 
 
@@ -118,9 +111,9 @@ def test_a_failed_optimization_returns_one_line_and_the_server_keeps_serving(
 ) -> None:
     server = request.getfixturevalue(server_name)
     client = gradio_client.Client(server.url, verbose=False)
-    inputs = _shared_inputs(photo, painting, size=128)
+    inputs = page_inputs(photo, painting, 128)
     started = time.monotonic()
-    job = client.submit(*inputs, "fast", 60, "balanced", None, api_name="/optimize")
+    job = client.submit(**inputs.api("optimize"), fast_image=None, api_name="/optimize")
     fast_path, fast_numbers, optimized, numbers, _curve = job.result(timeout=120)
     assert time.monotonic() - started < 60  # the failure ends the request; nothing waits
     assert optimized is None
@@ -129,13 +122,12 @@ def test_a_failed_optimization_returns_one_line_and_the_server_keeps_serving(
     assert Path(fast_path).is_file() and "lite engine" in fast_numbers  # made to start from
 
     # The fast path still works; its losses need the weights too.
-    path, fast_numbers = client.predict(*inputs, api_name="/fast")
+    path, fast_numbers = client.predict(**inputs.api("fast"), api_name="/fast")
     assert Path(path).is_file()
     losses = client.predict(
-        *inputs[:4],
-        *inputs[6:],
-        gradio_client.handle_file(path),
-        fast_numbers,
+        **inputs.api("fast_losses"),
+        fast_image=gradio_client.handle_file(path),
+        numbers=fast_numbers,
         api_name="/fast_losses",
     )
     if server_name == "no_weights_server":

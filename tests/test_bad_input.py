@@ -285,14 +285,15 @@ def test_api(case: Case, tmp_path: Path, client) -> None:
         pytest.skip("the page mixes at most two styles with one share slider")
     if not np.isfinite(options.get("strength", 1.0)):
         pytest.skip("JSON, and so the API, cannot carry NaN")
-    inputs = page_inputs(content, style, options["size"], options.get("strength", 1.0))
+    size, strength = options["size"], options.get("strength", 1.0)
+    inputs = page_inputs(content, style, size, strength=strength).api("fast")
     if case.api_error:  # refused by Gradio itself, before our handler
         with pytest.raises(AppError, match=case.api_error):
-            client.predict(*inputs, api_name="/fast")
+            client.predict(**inputs, api_name="/fast")
     elif case.error:  # the one line in place of the result
-        path, message = client.predict(*inputs, api_name="/fast")
+        path, message = client.predict(**inputs, api_name="/fast")
         assert path is None and re.search(case.error, message)
         assert "Traceback" not in message and "/tmp" not in message and "\n" not in message
     else:
-        path, numbers = client.predict(*inputs, api_name="/fast")
+        path, numbers = client.predict(**inputs, api_name="/fast")
         assert max(Image.open(path).size) == 128 and "engine" in numbers

@@ -92,24 +92,24 @@ def test_fast_and_optimize_side_by_side(page, photo: Path, painting: Path) -> No
 
     page.click("#fast")
     page.wait_for_function(
-        "document.querySelector('#fast-numbers').innerText.includes('style loss')", timeout=90_000
+        "document.querySelector('#fast-numbers').textContent.includes('style loss')", timeout=90_000
     )
     assert page.locator("#fast-image img").count() == 1
     page.screenshot(path=SCREENSHOTS / "1-fast.png", full_page=True)
 
     page.click("#optimize")
     page.wait_for_function(
-        "document.querySelector('#optimized-numbers').innerText.includes('style loss')",
+        "document.querySelector('#optimized-numbers').textContent.includes('style loss')",
         timeout=180_000,
     )
-    numbers = page.locator("#optimized-numbers").inner_text()
+    numbers = page.locator("#optimized-numbers").text_content()
     assert "Optimized" in numbers and "lbfgs" in numbers
     page.wait_for_function("document.querySelectorAll('#slider img').length == 2", timeout=30_000)
     page.wait_for_timeout(2000)  # let the slider and the plot finish drawing
     page.screenshot(path=SCREENSHOTS / "2-compare.png", full_page=True)
 
     # Both results carry the same measure, so the page answers "which is closer to the style".
-    fast_numbers = page.locator("#fast-numbers").inner_text()
+    fast_numbers = page.locator("#fast-numbers").text_content()
     assert "content loss" in fast_numbers and "content loss" in numbers
 
     # A changed input makes both results stale: they leave the page, nothing old is compared.
@@ -136,7 +136,7 @@ def test_non_image_upload_shows_a_message_and_the_page_keeps_working(
     _upload(page, "content", photo)
     page.click("#fast")
     page.wait_for_function(
-        "document.querySelector('#fast-numbers').innerText.includes('style loss')", timeout=90_000
+        "document.querySelector('#fast-numbers').textContent.includes('style loss')", timeout=90_000
     )
 
 
@@ -182,7 +182,7 @@ def test_a_failure_shows_one_line_in_place_of_the_result_and_the_page_keeps_work
         timeout=60_000,
     )
     page.wait_for_function(
-        f"document.querySelector('#fast-numbers').innerText.includes('{fast_losses}')",
+        f"document.querySelector('#fast-numbers').textContent.includes('{fast_losses}')",
         timeout=60_000,
     )
     page.screenshot(path=SCREENSHOTS / f"5-failure-{server_name}.png", full_page=True)
@@ -203,26 +203,62 @@ def test_a_failure_shows_one_line_in_place_of_the_result_and_the_page_keeps_work
     page.close()
 
 
-def test_a_painting_example_gives_a_result_in_view_in_a_1440x900_window(
-    browser, app_url: str
+def _in_view(page, selector: str) -> list[bool]:
+    """For each element ``selector`` matches: whether it is drawn (an image: loaded) wholly
+    inside the window as it is, without scrolling."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].map((element) => {
+            const box = element.getBoundingClientRect();
+            const loaded = element.complete && element.naturalWidth > 0;
+            const drawn = element.tagName !== "IMG" || loaded;
+            return drawn && box.width > 0 && box.top >= 0 && box.left >= 0
+                && box.bottom <= window.innerHeight && box.right <= window.innerWidth;
+        })""",
+        selector,
+    )
+
+
+@pytest.mark.parametrize("width, height", [(1366, 768), (1440, 900)])
+def test_the_first_view_has_the_buttons_and_the_examples_and_one_click_gives_a_result_in_it(
+    browser, app_url: str, width: int, height: int
 ) -> None:
-    page = _open(browser, app_url, 1440, 900)
-    page.get_by_text("Van Gogh, The Starry Night").click()  # one click: inputs and result
+    page = _open(browser, app_url, width, height)
+    page.wait_for_function(  # the thumbnails are loaded lazily
+        "[...document.querySelectorAll('#examples img')].every((i) => i.complete && i.naturalWidth)"
+    )
+    assert _in_view(page, "#fast") == [True] and _in_view(page, "#optimize") == [True]
+    assert _in_view(page, "#content") == [True] and _in_view(page, "#style") == [True]
+    assert sum(_in_view(page, "#examples img")) >= 5
+
+    page.locator("#examples img").first.click()  # one click: its inputs and its fast result
     page.wait_for_function(
-        "document.querySelector('#fast-numbers').innerText.includes('style loss')",
+        "document.querySelector('#fast-numbers').textContent.includes('style loss')",
         timeout=90_000,
     )
-    page.evaluate("window.scrollTo(0, 0)")
-    _set_number(page, "Output long side (px)", 480)  # clears the example's result
-    page.click("#fast")
-    page.wait_for_function(
-        "document.querySelector('#fast-numbers').innerText.includes('480×')", timeout=90_000
-    )
     page.wait_for_timeout(500)  # let the image finish drawing
-    page.evaluate("window.scrollTo(0, 0)")  # as the page opens: is the result in view?
-    page.screenshot(path=SCREENSHOTS / "6-example-1440x900.png")
-    box = page.locator("#fast-image img").bounding_box()
-    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900
+    page.screenshot(path=SCREENSHOTS / f"6-example-{width}x{height}.png")
+    assert page.evaluate("window.scrollY") == 0
+    assert _in_view(page, "#fast-image img") == [True]
+    assert _in_view(page, "#content img") == [True] and _in_view(page, "#style img") == [True]
+    page.close()
+
+
+def test_on_a_phone_everything_can_be_reached_and_nothing_overlaps(browser, app_url: str) -> None:
+    page = _open(browser, app_url, 390, 844)
+    parts = ["#content", "#style", "#fast", "#optimize", "#stop", "#examples", "#fast-image"]
+    boxes = [page.locator(part).bounding_box() for part in parts]
+    assert all(box is not None and box["width"] > 0 for box in boxes)
+    assert all(box["x"] >= 0 and box["x"] + box["width"] <= 390 for box in boxes)  # no sideways
+    for i, first in enumerate(boxes):
+        for second in boxes[i + 1 :]:
+            apart = (
+                first["x"] + first["width"] <= second["x"]
+                or second["x"] + second["width"] <= first["x"]
+                or first["y"] + first["height"] <= second["y"]
+                or second["y"] + second["height"] <= first["y"]
+            )
+            assert apart, (first, second)
+    page.screenshot(path=SCREENSHOTS / "6-phone.png", full_page=True)
     page.close()
 
 
@@ -261,7 +297,7 @@ def test_a_painted_mask_keeps_the_photo_where_nothing_is_painted(
 
     page.click("#fast")
     page.wait_for_function(
-        "document.querySelector('#fast-numbers').innerText.includes('white / black')",
+        "document.querySelector('#fast-numbers').textContent.includes('white / black')",
         timeout=90_000,
     )
     fast = _shown_image(page, "fast-image")
@@ -273,7 +309,7 @@ def test_a_painted_mask_keeps_the_photo_where_nothing_is_painted(
 
     page.click("#optimize")
     page.wait_for_function(
-        "document.querySelector('#optimized-numbers').innerText.includes('white / black')",
+        "document.querySelector('#optimized-numbers').textContent.includes('white / black')",
         timeout=180_000,
     )
     optimized = _shown_image(page, "optimized-image")

@@ -21,12 +21,13 @@ def client(app_url: str):
     return gradio_client.Client(app_url, verbose=False)
 
 
-def _shared(size: int = 128) -> list:
-    return page_inputs(CONTENT, STYLE, size)
+def _fast(size: int = 128) -> dict:
+    return page_inputs(CONTENT, STYLE, size).api("fast")
 
 
 def _optimize(client, budget: float):
-    return client.submit(*_shared(), "content", budget, "balanced", None, api_name="/optimize")
+    inputs = page_inputs(CONTENT, STYLE, 128, init="content", time_budget=budget)
+    return client.submit(**inputs.api("optimize"), fast_image=None, api_name="/optimize")
 
 
 def _wait_until_processing(job, timeout: float = 120) -> None:
@@ -39,7 +40,7 @@ def _wait_until_processing(job, timeout: float = 120) -> None:
 def test_fast_requests_are_served_while_an_optimization_runs(client) -> None:
     job = _optimize(client, budget=40)
     _wait_until_processing(job)
-    path, numbers = client.predict(*_shared(), api_name="/fast")
+    path, numbers = client.predict(**_fast(), api_name="/fast")
     assert Path(path).is_file() and "lite" in numbers
     assert not job.done(), "the fast request waited for the optimization"
     job.cancel()
