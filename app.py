@@ -9,6 +9,7 @@ components and `wire` connects them. Run `python app.py` (port 7860, or GRADIO_S
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -32,7 +33,7 @@ from starlette.middleware import Middleware
 from nst import device, fast, pipeline, report, visualize
 from nst.cache import Cache, UploadGuard, paths_in
 from nst.errors import InputError, plain_message
-from nst.images import load_image, to_uint8
+from nst.images import load_image, resize_long_side, to_uint8
 from nst.options import (
     CACHE_MAX_AGE,
     CACHE_MAX_BYTES,
@@ -42,14 +43,16 @@ from nst.options import (
     DEVICE_DEFAULTS,
     INITS,
     MAX_UPLOAD_BYTES,
-    PAGE_SIZE_LIMITS,
+    PAGE_MIN_SIZE,
     PAGE_TIME_BUDGET_LIMITS,
+    SIZE_LIMITS,
     STYLE_EMPHASIS,
     STYLE_SCALE_LIMITS,
     FastOptions,
     OptimizeOptions,
     Settings,
 )
+from nst.schedule import estimate_seconds, scale_count, schedule
 
 if TYPE_CHECKING:
     from nst.optimize import Progress
@@ -66,6 +69,7 @@ CSS = """
 """
 MEASURING = "*measuring losses…*"
 STARTING = "Optimizing: starting from the fast result…"
+PREVIEW_SIDE = 1024  # previews during Optimize at most this long side; the result at full size
 FAILED = "⚠️"  # begins the line shown in place of a result that failed
 INIT_LABELS = {"fast": "fast result", "content": "content photo", "noise": "noise"}
 OPTIMIZED_SERIES, FAST_SERIES = "optimized (best so far)", "fast result"
@@ -129,6 +133,13 @@ class PageInputs:
         if self.second_style:
             styles = [self.style, self.second_style]
             mix = (1.0 - self.second_style_share, self.second_style_share)
+        largest = DEVICE_DEFAULTS[device.current().kind].page_max_size
+        if not PAGE_MIN_SIZE <= int(self.size) <= largest:
+            raise InputError(
+                f"On this page the output is {PAGE_MIN_SIZE} to {largest} px on its long side "
+                f"(here on {device.current().label}); the command line goes up to "
+                f"{SIZE_LIMITS[1]} px."
+            )
         budget = self.time_budget
         if budget is not None:
             budget = min(float(budget), PAGE_TIME_BUDGET_LIMITS[1])
@@ -259,7 +270,8 @@ def run_optimize(
             fast_loss = run.fast_loss
             if step.preview is not None:
                 status = _progress(step, job.optimize_options.time_budget)
-                yield gr.skip(), gr.skip(), to_uint8(step.preview), status, _curve(curve, fast_loss)
+                preview = to_uint8(_small(step.preview))
+                yield gr.skip(), gr.skip(), preview, status, _curve(curve, fast_loss)
         result = job.measure(run.result)
         numbers = _numbers(result)
         if start is not None:
@@ -285,7 +297,43 @@ def _progress(step: Progress, time_budget: float | None) -> str:
     fraction = min(max(done, default=0.0), 1.0)
     left = f" · {step.seconds * (1 - fraction) / fraction:.0f} s left" if fraction else ""
     bar = f'<progress value="{fraction:.3f}" max="1"></progress>'
-    return f"Optimizing: step {step.step}{left}\n\n{bar}"
+    scale = ""
+    if step.scales > 1:
+        scale = f" (scale {step.scale} of {step.scales}, {max(step.size)} px)"
+    return f"Optimizing: step {step.step}{scale}{left}\n\n{bar}"
+
+
+def _small(image: np.ndarray) -> np.ndarray:
+    """A preview at most PREVIEW_SIDE px on its long side: at print size the page would
+    otherwise receive tens of MB every few steps; the final result comes at full size."""
+    if max(image.shape[:2]) <= PREVIEW_SIDE:
+        return image
+    return resize_long_side(image, PREVIEW_SIDE)
+
+
+def optimize_estimate(size: float, time_budget: float | None, content: str | None) -> str:
+    """How long a default run takes at this size on this server, before Optimize starts: the
+    schedule's evaluations at each scale times the device's measured seconds per megapixel
+    (for the uploaded photo's shape, else 3:2)."""
+    where = device.current()
+    defaults = DEVICE_DEFAULTS[where.kind]
+    long_side = int(size)
+    height, width = long_side * 2 // 3, long_side
+    with contextlib.suppress(Exception), Image.open(content) as photo:  # else Fast says why
+        width, height = photo.size
+        scale = long_side / max(width, height)
+        height, width = round(height * scale), round(width * scale)
+    scales = schedule((height, width), defaults.steps, scale_count(long_side, defaults.size))
+    seconds = estimate_seconds(scales, defaults.seconds_per_megapixel)
+    over = f" over {len(scales)} scales" if len(scales) > 1 else ""
+    text = f"Optimize at {long_side} px: about {_duration(seconds)}{over} on {where.label}"
+    if time_budget and time_budget < seconds:
+        text += f"; the time budget ends it after {_duration(time_budget)}"
+    return f"*{text}.*"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def _versus(result: pipeline.Result, fast_losses: dict) -> str:
@@ -404,6 +452,7 @@ class Page:
     second_style_share: gr.Slider
     strength: gr.Slider
     size: gr.Slider
+    estimate: gr.Markdown  # how long Optimize takes at this size, before it starts
     colors: gr.Radio
     style_scale: gr.Slider
     mask: gr.ImageEditor
@@ -506,11 +555,18 @@ def layout() -> Page:
             )
             with gr.Row():
                 size = gr.Slider(
-                    *PAGE_SIZE_LIMITS, value=defaults.size, step=32, label="Output long side (px)"
+                    PAGE_MIN_SIZE,
+                    DEVICE_DEFAULTS[where.kind].page_max_size,
+                    value=defaults.size,
+                    step=32,
+                    label="Output long side (px)",
                 )
                 strength = gr.Slider(
                     0, 1, value=defaults.strength, step=0.05, label="Style strength (fast)"
                 )
+            estimate = gr.Markdown(
+                optimize_estimate(defaults.size, defaults.time_budget, None), elem_id="estimate"
+            )
             with gr.Accordion("Colors and brush size", open=False):
                 colors = gr.Radio(
                     [(report.COLOR_LABELS[v], v) for v in COLORS],
@@ -590,6 +646,7 @@ def layout() -> Page:
         second_style_share=share,
         strength=strength,
         size=size,
+        estimate=estimate,
         colors=colors,
         style_scale=style_scale,
         mask=mask,
@@ -713,6 +770,14 @@ def wire(page: Page) -> None:
         component.input(_clear_and_stop, None, page.results, queue=False, api_visibility="private")
     # The mask is painted over the photo.
     page.content.change(_paint_over, page.content, page.mask, queue=False, api_visibility="private")
+    for component in (page.size, page.time_budget, page.content):
+        component.change(
+            optimize_estimate,
+            [page.size, page.time_budget, page.content],
+            page.estimate,
+            queue=False,
+            api_visibility="private",
+        )
     fast_outputs = [page.fast_image, page.fast_numbers]
     fast = {
         **_calls(page, "fast", run_fast),

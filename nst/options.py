@@ -37,8 +37,10 @@ FAST_BYTES_PER_PIXEL = 300
 FAST_WHOLE_MEMORY = 2 * 2**30
 FAST_BLOCK_SIDE = 1024
 # The page's tighter limits for a shared 2-core host (the library and the CLI take the above).
-PAGE_SIZE_LIMITS = (128, 1024)
-PAGE_TIME_BUDGET_LIMITS = (10, 180)
+# The page's largest output is the device's (`DeviceDefaults.page_max_size`).
+PAGE_MIN_SIZE = 128
+# Up to 10 minutes: a print-size result on a CPU (the page shows the estimate before it starts).
+PAGE_TIME_BUDGET_LIMITS = (10, 600)
 
 ENGINES = ("auto", "hub", "lite")
 OPTIMIZERS = ("lbfgs", "lbfgs-b", "adam")
@@ -121,11 +123,15 @@ STYLE_EMPHASIS = {"subtle": 0.3, "balanced": 1.0, "strong": 3.0}
 
 @dataclass(frozen=True)
 class DeviceDefaults:
-    """What a good result costs on one kind of device: the page's output size, and the
-    optimizer's evaluations when no time budget ends the run first."""
+    """What a good result costs on one kind of device: the page's output size (also the working
+    size that larger outputs are solved at first, `nst.schedule`), the optimizer's evaluations
+    when no time budget ends the run first, the page's largest output, and one evaluation's
+    measured seconds per megapixel (for the page's estimate)."""
 
     size: int
     steps: int
+    page_max_size: int
+    seconds_per_megapixel: float
 
 
 # On 2 CPU cores: 50 L-BFGS evaluations at 512 px take about a minute (benchmarks/slow.py).
@@ -136,9 +142,13 @@ class DeviceDefaults:
 # PyTorch re-statement of the objective), so a T4, some 8x slower, does 500 in about a minute:
 # a converged result at twice the size (our L-BFGS reached the tutorial's 1000-step loss in
 # 250-300 evaluations on the CPU).
+# The page's largest output: on 2 CPU cores 2048 px, whose default run over three scales takes
+# a few minutes (the estimate is shown); on a GPU print size.
+# Seconds per megapixel: CPU from `benchmarks/slow.py --speed 512 1024` on this project's 2-core
+# machine; GPU from the H100 figure above, times 8 for a T4.
 DEVICE_DEFAULTS = {
-    "CPU": DeviceDefaults(size=512, steps=50),
-    "GPU": DeviceDefaults(size=1024, steps=500),
+    "CPU": DeviceDefaults(size=512, steps=50, page_max_size=2048, seconds_per_megapixel=8.0),
+    "GPU": DeviceDefaults(size=1024, steps=500, page_max_size=4096, seconds_per_megapixel=0.15),
 }
 # Moves in color (zero mean over R, G, B) change VGG19's features far less than moves in
 # brightness, so the loss is flatter along them and L-BFGS's one-number initial Hessian steps too

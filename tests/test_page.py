@@ -92,3 +92,20 @@ def test_optimize_from_the_fast_result_it_makes_then_compares_with_it(
     assert "Optimized · lbfgs from fast" in numbers and "to the painting" in numbers
     assert numbers.count("style loss") == 2  # both results' exact losses, one click away
     assert len(curve) and curve["step"].dtype.kind == "i"  # whole steps
+
+
+def test_the_page_refuses_sizes_beyond_its_device_limit(photo: Path, painting: Path) -> None:
+    """The page's largest output is enforced on the server, not only by the slider."""
+    largest = app.DEVICE_DEFAULTS[app.device.current().kind].page_max_size
+    image, numbers = run_fast(replace(_inputs(photo, painting), size=largest + 32))
+    assert image is None
+    assert numbers.startswith("⚠️") and f"{largest} px" in numbers and "\n" not in numbers
+
+
+def test_the_estimate_grows_with_the_size_and_names_the_budget(photo: Path) -> None:
+    small = app.optimize_estimate(512, None, str(photo))
+    large = app.optimize_estimate(2048, 60, str(photo))
+    assert "512 px" in small and "scales" not in small and "budget" not in small
+    assert "2048 px" in large and "over 3 scales" in large and "ends it after 60 s" in large
+    # Without a photo (or with a file that is not one) it estimates for a 3:2 one.
+    assert app.optimize_estimate(1024, None, None) == app.optimize_estimate(1024, None, "nope")
