@@ -27,6 +27,7 @@ from nst.images import resize
 from nst.losses import StyleLoss
 from nst.options import DEVICE_DEFAULTS, LossPreset, OptimizeOptions
 from nst.targets import Targets, scaled_shape
+from nst.vgg import feature_extractor
 
 UNLIMITED = 10**9  # steps when only the time budget ends the run
 
@@ -58,6 +59,7 @@ class Plan:
     steps_per_scale: tuple[int, ...]  # coarse to fine
     history: int
     color_gain: float
+    precision: device.Precision  # VGG19's, resolved for the device (`nst.device.precision`)
 
 
 def scale_sizes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
@@ -206,6 +208,7 @@ def optimize(
         steps_per_scale=tuple(steps // scales + (i < steps % scales) for i in range(scales)),
         history=options.history,
         color_gain=options.color_gain,
+        precision=device.precision(options.precision, device.current()),
     )
     run = _Run(plan, preview_every, options.time_budget, stop or threading.Event())
     worker = threading.Thread(target=run.work, name="optimize", daemon=True)
@@ -258,7 +261,8 @@ class _Run:
                 if max_steps == 0:
                     continue
                 content = resize(plan.content, (h, w))
-                loss = StyleLoss(content, plan.targets.scaled(h / height), plan.preset)
+                extractor = feature_extractor(plan.preset.layers, precision=plan.precision)
+                loss = StyleLoss(content, plan.targets.scaled(h / height), plan.preset, extractor)
                 # A new size: losses from the previous one don't compare, so the best restarts.
                 self.best, self.best_losses = None, {"total": np.inf}
                 self.scale_size, self.scale_end = (h, w), self.step + max_steps

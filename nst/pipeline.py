@@ -219,13 +219,16 @@ class Optimization:
                 self.fast_loss = progress.losses["total"]
             yield progress
         assert progress is not None and progress.done and progress.preview is not None
+        where = device.current()
+        precision = device.precision(options.precision, where)  # as `optimize` resolved it
         made_by = {
             "method": "optimize",
             "optimizer": options.optimizer,
             "init": options.init,
             "steps": progress.step,
             "stopped_by": progress.stopped_by,
-            "device": device.current().label,
+            "device": f"{where.label}, {precision}",
+            "precision": precision,
             **job._perceptual(),
         }
         image = job._colors(progress.preview)
