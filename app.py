@@ -454,7 +454,7 @@ def _header(where: device.Device) -> None:
         "itself against VGG19's Gram matrices (Gatys et al.). Under each result: where and how "
         "fast it was made, and the same Gatys losses (lower style loss = closer to the "
         "painting's textures, lower content loss = more of the photo kept). "
-        f"Optimize runs on this server's {where.label}."
+        f"Optimize runs on this server's {where.label}, {device.precision('auto', where)}."
     )
     if warning := device.gpu_warning(where, device.nvidia_driver_present()):
         gr.Markdown(f"{FAILED} {warning}", elem_id="device-warning")

@@ -24,7 +24,7 @@ Precision = Literal["float32", "bfloat16"]
 # The CPU flags (as Linux names them) of instructions that compute bfloat16: AVX512_BF16 (AMD Zen 4
 # and later, Intel Cooper Lake) and AMX (Intel Sapphire Rapids and later). TensorFlow's oneDNN
 # kernels use them; without them its bfloat16 convolutions fall back to slow generic code (on an
-# AVX2 AMD EPYC, an evaluation took several times float32's).
+# AVX2 AMD EPYC, an evaluation at 256 px took 7x float32's: benchmarks/precision.py).
 BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
