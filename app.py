@@ -516,7 +516,8 @@ def _header(where: device.Device) -> None:
         "## Neural style transfer: fast vs optimized\n"
         "A photo and a painting, or one click on an example. **Fast**: Magenta's network, in "
         "about a second. **Optimize**: the image itself against VGG19's Gram matrices (Gatys "
-        f"et al.), up to a minute or two on this server's {where.label}.",
+        f"et al.), up to a minute or two on this server's {where.label}, "
+        f"{device.precision('auto', where)}.",
         elem_id="header",
     )
     if warning := device.gpu_warning(where, device.nvidia_driver_present()):

@@ -1,4 +1,5 @@
-"""Where TensorFlow computes: the device it will use, and what to tell a person about it.
+"""Where TensorFlow computes: the device it will use, how VGG19 computes there (the convolutions'
+formulation and number format), and what to tell a person about it.
 
 TensorFlow is imported only inside the functions that need it, so the CLI can import the
 library (to validate its inputs) before TensorFlow is loaded.
@@ -10,7 +11,7 @@ import functools
 import importlib.metadata
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,13 @@ from typing import Literal
 Formulation = Literal["transposed", "direct"]
 FORMULATIONS: tuple[Formulation, ...] = ("transposed", "direct")
 NVIDIA_PROBE_PATHS = ("/proc/driver/nvidia/version",)
+# VGG19's number format, resolved from `nst.options.PRECISIONS` by `precision`.
+Precision = Literal["float32", "bfloat16"]
+# The CPU flags (as Linux names them) of instructions that compute bfloat16: AVX512_BF16 (AMD Zen 4
+# and later, Intel Cooper Lake) and AMX (Intel Sapphire Rapids and later). TensorFlow's oneDNN
+# kernels use them; without them its bfloat16 convolutions fall back to slow generic code (on an
+# AVX2 AMD EPYC, an evaluation at 256 px took 7x float32's: benchmarks/precision.py).
+BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,25 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return ""
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """This CPU's feature flags, as Linux lists them in /proc/cpuinfo; empty where it does not."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() == "flags":
+                    return frozenset(value.split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def native_bfloat16(flags: Iterable[str]) -> bool:
+    """Whether a CPU with these feature flags computes bfloat16 natively (`BFLOAT16_FLAGS`)."""
+    return not set(BFLOAT16_FLAGS).isdisjoint(flags)
 
 
 def _visible_gpus() -> list[tuple[str, str]]:
@@ -133,3 +160,17 @@ def formulation(device: Device) -> Formulation:
     # The transposed trick was measured only on oneDNN (CPU); on a GPU cuDNN's forward kernels
     # are the tuned ones, so use the ordinary convolution there rather than an unmeasured trick.
     return "direct" if device.kind == "GPU" else "transposed"
+
+
+def precision(requested: str, device: Device, flags: Iterable[str] | None = None) -> Precision:
+    """The number format VGG19 computes in on ``device`` for the ``requested`` one
+    (`nst.options.PRECISIONS`): "auto" is bfloat16 on a CPU that computes it natively (by its
+    ``flags``, by default this machine's `cpu_flags`), else float32; on a GPU float32, which
+    TensorFlow already runs as TF32 where the GPU has it.
+    """
+    if requested == "auto":
+        native = device.kind == "CPU" and native_bfloat16(cpu_flags() if flags is None else flags)
+        return "bfloat16" if native else "float32"
+    if requested not in ("float32", "bfloat16"):
+        raise ValueError(f"unknown precision {requested!r}")
+    return requested

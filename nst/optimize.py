@@ -29,6 +29,7 @@ from nst.options import DEVICE_DEFAULTS, HISTORY_BYTES, LossPreset, OptimizeOpti
 from nst.schedule import Scale, scale_count, schedule
 from nst.schedule import deadlines as schedule_deadlines
 from nst.targets import Targets
+from nst.vgg import feature_extractor
 
 UNLIMITED = 10**9  # steps when only the time budget ends the run
 
@@ -65,6 +66,7 @@ class Plan:
     deadlines: tuple[float, ...] | None
     history: int
     color_gain: float
+    precision: device.Precision  # VGG19's, resolved for the device (`nst.device.precision`)
 
 
 def fitted_history(requested: int, shape: tuple[int, int]) -> int:
@@ -221,6 +223,7 @@ def optimize(
         deadlines=deadlines,
         history=fitted_history(options.history, shape),
         color_gain=options.color_gain,
+        precision=device.precision(options.precision, device.current()),
     )
     run = _Run(plan, preview_every, options.time_budget, stop or threading.Event())
     worker = threading.Thread(target=run.work, name="optimize", daemon=True)
@@ -275,7 +278,8 @@ class _Run:
                 (h, w), self.scale = scale.shape, index + 1
                 self.deadline = plan.deadlines[index] if plan.deadlines else None
                 content = resize(plan.content, (h, w))
-                loss = StyleLoss(content, plan.targets.scaled(h / height), plan.preset)
+                extractor = feature_extractor(plan.preset.layers, precision=plan.precision)
+                loss = StyleLoss(content, plan.targets.scaled(h / height), plan.preset, extractor)
                 # A new size: losses from the previous one don't compare, so the best restarts.
                 self.best, self.best_losses = None, {"total": np.inf}
                 self.scale_size, self.scale_end = (h, w), self.step + scale.steps

@@ -45,6 +45,11 @@ PAGE_TIME_BUDGET_LIMITS = (10, 600)
 ENGINES = ("auto", "hub", "lite")
 OPTIMIZERS = ("lbfgs", "lbfgs-b", "adam")
 INITS = ("content", "fast", "noise")
+# VGG19's number format in the slow path (`nst.device.precision`): bfloat16 where the CPU computes
+# it natively, else float32. The Gram matrices, the losses, the image and the optimizer's state
+# are float32 in both; bfloat16 only keeps float32's exponent range with fewer digits, which the
+# convolutions tolerate (the loss within 1e-3, tests/test_precision.py).
+PRECISIONS = ("auto", "float32", "bfloat16")
 # The slow path's loss definitions (`nst.losses`): which VGG19 layers count and how much.
 TUTORIAL_STYLE_LAYERS = (
     "block1_conv1",
@@ -337,6 +342,12 @@ class OptimizeOptions:
     color_gain: float = _option(
         COLOR_GAIN, "L-BFGS: how much larger steps are in color", aliases=("--colour-gain",)
     )
+    precision: str = _option(
+        "auto",
+        "VGG19's number format; auto: bfloat16 where the CPU computes it natively (AVX512_BF16 "
+        "or AMX), else float32 (bfloat16 without them is emulated, and many times slower)",
+        choices=PRECISIONS,
+    )
 
     @property
     def loss_preset(self) -> LossPreset:
@@ -354,6 +365,7 @@ class OptimizeOptions:
         _choice("init", self.init, INITS)
         _choice("preset", self.preset, tuple(PRESETS))
         _choice("emphasis", self.emphasis, tuple(STYLE_EMPHASIS))
+        _choice("precision", self.precision, PRECISIONS)
         for name in ("style_weight", "content_weight", "tv_weight"):
             value = getattr(self, name)
             _check(

@@ -219,6 +219,8 @@ class Optimization:
                 self.fast_loss = fast_loss or self._objective(self.fast_image)
             yield progress
         assert progress is not None and progress.done and progress.preview is not None
+        where = device.current()
+        precision = device.precision(options.precision, where)  # as `optimize` resolved it
         made_by = {
             "method": "optimize",
             "optimizer": options.optimizer,
@@ -226,7 +228,8 @@ class Optimization:
             "steps": progress.step,
             "stopped_by": progress.stopped_by,
             "scales": progress.scales,
-            "device": device.current().label,
+            "device": f"{where.label}, {precision}",
+            "precision": precision,
             **job._perceptual(),
         }
         image = job._colors(progress.preview)

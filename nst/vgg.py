@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from nst import device
-from nst.device import FORMULATIONS, Formulation
+from nst.device import FORMULATIONS, Formulation, Precision
 from nst.errors import InputError, Unavailable
 
 WEIGHTS_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -61,6 +61,7 @@ CONV_LAYERS = (
 LOSS_LAYERS = CONV_LAYERS[: CONV_LAYERS.index("block5_conv2") + 1]
 # Caffe-style ImageNet preprocessing that these weights were trained with (BGR order).
 BGR_MEAN = (103.939, 116.779, 123.68)
+DTYPES: dict[Precision, tf.DType] = {"float32": tf.float32, "bfloat16": tf.bfloat16}
 
 
 def _md5(path: Path) -> str:
@@ -186,37 +187,54 @@ class FeatureExtractor:
     """VGG19 conv activations for images in [0, 1], up to the last layer of ``layers``.
 
     The network is written out in TensorFlow ops over Keras' VGG19 weights instead of being
-    called as a Keras model, for speed: see `_convolution`.
+    called as a Keras model, for speed: see `_convolution`. With ``precision`` "bfloat16" the
+    network (weights, convolutions forward and backward, activations) computes in bfloat16, while
+    images go in and features come out in float32, so what is computed from the features (the
+    Gram matrices, the losses) stays float32.
     """
 
     def __init__(
-        self, layers: tuple[str, ...], weights_path: Path, formulation: Formulation = "transposed"
+        self,
+        layers: tuple[str, ...],
+        weights_path: Path,
+        formulation: Formulation = "transposed",
+        precision: Precision = "float32",
     ) -> None:
+        if precision not in DTYPES:
+            raise ValueError(f"unknown precision {precision!r}; one of {tuple(DTYPES)}")
         self.layers = layers
         self.formulation = formulation
+        self.precision = precision
+        self._dtype = DTYPES[precision]
         full = tf.keras.applications.VGG19(include_top=False, weights=None)
         full.load_weights(str(weights_path))
         self._convolutions = {}
         for name in layers:
             kernel, bias = (weight.numpy() for weight in full.get_layer(name).weights)
-            self._convolutions[name] = (_convolution(kernel, formulation), tf.constant(bias))
+            self._convolutions[name] = (
+                _convolution(kernel, formulation, self._dtype),
+                tf.constant(bias, self._dtype),
+            )
 
     def __call__(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Map a batch of RGB images in [0, 1], shape (B, H, W, 3), to {layer: activations}."""
+        """Map a batch of RGB images in [0, 1], shape (B, H, W, 3), to {layer: activations};
+        float32 in and out whatever the precision."""
         x = images[..., ::-1] * 255.0 - tf.constant(BGR_MEAN, dtype=images.dtype)
+        x = tf.cast(x, self._dtype)  # once; each feature is cast back below (no-op in float32)
         features = {}
         for name, (convolve, bias) in self._convolutions.items():
             if name.endswith("_conv1") and name != "block1_conv1":  # each later block pools first
                 x = tf.nn.max_pool2d(x, 2, 2, "VALID")
             x = tf.nn.relu(convolve(x) + bias)
-            features[name] = x
+            features[name] = tf.cast(x, tf.float32)
         return features
 
 
 def _convolution(
-    kernel: np.ndarray, formulation: Formulation = "transposed"
+    kernel: np.ndarray, formulation: Formulation = "transposed", dtype: tf.DType = tf.float32
 ) -> Callable[[tf.Tensor], tf.Tensor]:
-    """A 3x3 'same' convolution with ``kernel`` (3, 3, in, out), written as ``formulation``.
+    """A 3x3 'same' convolution with ``kernel`` (3, 3, in, out), written as ``formulation``, for
+    inputs of ``dtype`` (the kernel is cast to it).
 
     "direct" is ``tf.nn.conv2d`` with TensorFlow's own gradient (used on GPU, see
     `nst.device.formulation`). "transposed" is built from the faster kernel on CPU: oneDNN's
@@ -229,15 +247,15 @@ def _convolution(
     if formulation not in FORMULATIONS:
         raise ValueError(f"unknown convolution formulation {formulation!r}; one of {FORMULATIONS}")
     if formulation == "direct":
-        direct_kernel = tf.constant(kernel)
+        direct_kernel = tf.constant(kernel, dtype)
 
         def convolve_directly(x: tf.Tensor) -> tf.Tensor:
             return tf.nn.conv2d(x, direct_kernel, 1, "SAME")
 
         return convolve_directly
 
-    flipped = tf.constant(np.transpose(kernel[::-1, ::-1], (0, 1, 3, 2)))
-    kernel = tf.constant(kernel)
+    flipped = tf.constant(np.transpose(kernel[::-1, ::-1], (0, 1, 3, 2)), dtype)
+    kernel = tf.constant(kernel, dtype)
 
     @tf.custom_gradient
     def convolve(x: tf.Tensor) -> tuple[tf.Tensor, Callable]:
@@ -253,21 +271,24 @@ def _convolution(
 
 @functools.cache
 def _extractor(
-    layers: tuple[str, ...], weights_path: Path, formulation: Formulation
+    layers: tuple[str, ...], weights_path: Path, formulation: Formulation, precision: Precision
 ) -> FeatureExtractor:
-    return FeatureExtractor(layers, weights_path, formulation)
+    return FeatureExtractor(layers, weights_path, formulation, precision)
 
 
 def feature_extractor(
     layers: tuple[str, ...] | list[str] = LOSS_LAYERS,
     formulation: Formulation | None = None,
+    precision: Precision = "float32",
 ) -> FeatureExtractor:
     """Return the process-wide extractor that covers ``layers``.
 
     Every caller (the losses, the scorer, the app's feature-map views) shares one network: all
     conv layers up to ``block5_conv2``, the deepest one the losses use, or deeper if asked.
     Every layer on the way is computed anyway, so returning them all costs nothing.
-    ``formulation`` defaults to the one for the device TensorFlow uses (`nst.device`).
+    ``formulation`` defaults to the one for the device TensorFlow uses (`nst.device`);
+    ``precision`` is the network's number format (the optimizer's choice, `nst.device.precision`;
+    everything that measures uses float32).
     """
     unknown = sorted(set(layers) - set(CONV_LAYERS))
     if unknown:
@@ -276,7 +297,7 @@ def feature_extractor(
     if formulation is None:
         formulation = device.formulation(device.current())
     weights_path = _resolved(os.environ.get(WEIGHTS_ENV_VAR), os.environ.get(FALLBACKS_ENV_VAR))
-    return _extractor(CONV_LAYERS[: deepest + 1], weights_path, formulation)
+    return _extractor(CONV_LAYERS[: deepest + 1], weights_path, formulation, precision)
 
 
 @functools.cache
