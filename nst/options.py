@@ -26,6 +26,11 @@ MIN_SIDE = 16
 MAX_INPUT_PIXELS = 40_000_000
 # Output long side. 2048 px: ~2 s and ~1.5 GB of activations with the lite engine on 2 cores.
 SIZE_LIMITS = (64, 2048)
+# The slow path evaluates its loss and gradient block by block (`nst.blocks`, exactly the whole
+# image's) when the output's long side exceeds BLOCKWISE_ABOVE; peak memory then follows the
+# block, BLOCK_SIZE px square (its inner part, plus a margin of 96 px each side), not the image.
+BLOCK_SIZE = 512
+BLOCKWISE_ABOVE = 1024
 # The page's tighter limits for a shared 2-core host (the library and the CLI take the above).
 PAGE_SIZE_LIMITS = (128, 1024)
 PAGE_TIME_BUDGET_LIMITS = (10, 180)

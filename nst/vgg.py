@@ -206,11 +206,17 @@ class FeatureExtractor:
         x = images[..., ::-1] * 255.0 - tf.constant(BGR_MEAN, dtype=images.dtype)
         features = {}
         for name, (convolve, bias) in self._convolutions.items():
-            if name.endswith("_conv1") and name != "block1_conv1":  # each later block pools first
+            if pools_before(name):
                 x = tf.nn.max_pool2d(x, 2, 2, "VALID")
             x = tf.nn.relu(convolve(x) + bias)
             features[name] = x
         return features
+
+
+def pools_before(name: str) -> bool:
+    """Whether VGG19 max-pools (2x2, stride 2, 'VALID') before conv layer ``name``: before the
+    first conv of every block but the first."""
+    return name.endswith("_conv1") and name != "block1_conv1"
 
 
 def _convolution(
