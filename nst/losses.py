@@ -132,9 +132,9 @@ class StyleLoss:
     def _blocks_for(self, shape: tuple[int, int]) -> int | None:
         return blocks.auto_size(shape) if self._block_size == "auto" else self._block_size
 
-    def _summed(self, image: tf.Tensor, statistics: Callable) -> Any:
-        """``statistics`` of the image's features (see `nst.blocks.summed`), whole or in blocks."""
-        size = self._blocks_for(image.shape[1:3])
+    def _summed(self, image: tf.Tensor, statistics: Callable, size: int | None) -> Any:
+        """``statistics`` of the image's features (see `nst.blocks.summed`), whole or in blocks
+        of ``size`` px."""
         if size is None:
             return statistics(self.extractor(image), None)
         return blocks.summed(self.extractor, image, size, self.preset.layers, statistics)
@@ -154,6 +154,7 @@ class StyleLoss:
         sums = self._summed(
             tf.constant(style[None], tf.float32),
             lambda features, windows: _gram_sums(features, guides, windows),
+            self._blocks_for(style.shape[:2]),
         )
         return {name: sums[name] / (h * w) for name, (h, w) in shapes.items()}
 
@@ -223,7 +224,7 @@ class StyleLoss:
         return float(height * width)
 
     def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
-        return self.terms(self._summed(image, self.statistics), image)
+        return self.terms(self._summed(image, self.statistics, self.block_size), image)
 
 
 def _cut(tensor: tf.Tensor, windows: blocks.Windows | None, name: str) -> tf.Tensor:
