@@ -1,8 +1,9 @@
 """Benchmark of block-wise evaluation (`nst.blocks`) against the whole image's graph.
 
-Seconds per loss evaluation (value and gradient, as the optimizer calls it) and peak memory, for
-Tübingen x Starry Night (../shared) under the default preset. One configuration per process, so
-the peak RSS is that configuration's; run it under `/usr/bin/time -v` for the kernel's figure.
+Seconds per loss evaluation (value and gradient, as the optimizer calls it; wall and CPU time,
+the latter a fairer figure on a shared machine) and peak memory, for Tübingen x Starry Night
+(../shared) under the default preset. One configuration per process, so the peak RSS is that
+configuration's; run it under `/usr/bin/time -v` for the kernel's figure.
 
     /usr/bin/time -v python benchmarks/blocks.py --size 1024 --whole
     /usr/bin/time -v python benchmarks/blocks.py --size 2048 --block 512
@@ -40,16 +41,16 @@ def main() -> None:
     built = time.perf_counter() - started
     evaluate = optimize._value_and_grad(loss)
     image = tf.constant(content[None])
-    seconds = []
+    seconds = []  # (wall, CPU) per evaluation
     for _ in range(args.evaluations):
-        started = time.perf_counter()
+        started = time.perf_counter(), time.process_time()
         values, gradient = evaluate(image)
         float(values["total"]), gradient.numpy()
-        seconds.append(time.perf_counter() - started)
+        seconds.append((time.perf_counter() - started[0], time.process_time() - started[1]))
     how = "whole" if block_size is None else f"blocks of {block_size} px"
     print(
         f"{content.shape[1]}x{content.shape[0]} px, {how}: targets {built:.1f} s, "
-        f"evaluations {', '.join(f'{s:.1f}' for s in seconds)} s, "
+        f"evaluations {', '.join(f'{wall:.1f} s ({cpu:.1f} s CPU)' for wall, cpu in seconds)}, "
         f"peak RSS {peak_memory_mib():.0f} MiB, load {load()}",
         flush=True,
     )

@@ -192,7 +192,6 @@ def value_and_grad(loss: StyleLoss) -> Callable[[tf.Tensor], tuple[dict, tf.Tens
     layers, size = loss.preset.layers, loss.block_size
 
     def evaluate(image: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        blocks = tile(image.shape[1:3], size, layers)
         statistics = summed(loss.extractor, image, size, layers, loss.statistics)
         with tf.GradientTape() as tape:
             tape.watch([statistics, image])
@@ -201,7 +200,7 @@ def value_and_grad(loss: StyleLoss) -> Callable[[tf.Tensor], tuple[dict, tf.Tens
             values["total"], [statistics, image], unconnected_gradients="zero"
         )
         gradient = tf.Variable(gradient)  # the TV term's; each block adds its own below
-        for block, part in _block_gradients(loss, image, blocks, by_statistics):
+        for block, part in _block_gradients(loss, image, by_statistics):
             rows, columns = block.crop
             gradient[:, rows, columns, :].assign(gradient[:, rows, columns, :] + part)
         return values, tf.convert_to_tensor(gradient)
@@ -210,11 +209,11 @@ def value_and_grad(loss: StyleLoss) -> Callable[[tf.Tensor], tuple[dict, tf.Tens
 
 
 def _block_gradients(
-    loss: StyleLoss, image: tf.Tensor, blocks: list[Block], by_statistics: Any
+    loss: StyleLoss, image: tf.Tensor, by_statistics: Any
 ) -> Iterator[tuple[Block, tf.Tensor]]:
     """Pass 2: each block's part of the gradient, d <dL/dS, S_block> / d crop."""
     weights = tf.nest.flatten(by_statistics)
-    for block in blocks:
+    for block in tile(image.shape[1:3], loss.block_size, loss.preset.layers):
         crop = block.cut(image)
         with tf.GradientTape() as tape:
             tape.watch(crop)
