@@ -29,6 +29,10 @@ SIZE_LIMITS = (64, 2048)
 # The slow path evaluates its loss and gradient block by block (`nst.blocks`, exactly the whole
 # image's) when the output's long side exceeds BLOCKWISE_ABOVE; peak memory then follows the
 # block, BLOCK_SIZE px square (its inner part, plus a margin of 96 px each side), not the image.
+# On 2 CPU cores the whole graph is always the faster (blocks cost about 2x its CPU time per
+# evaluation: two forward passes and the margins), but not the smaller beyond 1024 px: peak RSS
+# (`benchmarks/blocks.py`, targets and evaluations) 3.8 GB whole and 2.8 GB in blocks at 1024 px,
+# 11.6 GB whole at 2048 px.
 BLOCK_SIZE = 512
 BLOCKWISE_ABOVE = 1024
 # The page's tighter limits for a shared 2-core host (the library and the CLI take the above).
