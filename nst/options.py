@@ -32,7 +32,7 @@ SIZE_LIMITS = (64, 2048)
 # On 2 CPU cores the whole graph is always the faster (blocks cost about 2x its CPU time per
 # evaluation: two forward passes and the margins), but not the smaller beyond 1024 px: peak RSS
 # (`benchmarks/blocks.py`, targets and evaluations) 3.8 GB whole and 2.8 GB in blocks at 1024 px,
-# 11.6 GB whole at 2048 px.
+# 11.6 GB whole and 3.9 GB in blocks at 2048 px (186 and 444 CPU seconds per evaluation).
 BLOCK_SIZE = 512
 BLOCKWISE_ABOVE = 1024
 # The page's tighter limits for a shared 2-core host (the library and the CLI take the above).
