@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import tensorflow as tf
 
+from nst import vgg_blocks
 from nst.errors import InputError
 from nst.images import resize, resize_map
 from nst.options import DEFAULT, MIN_SIDE, TUTORIAL, LossPreset
@@ -24,28 +26,23 @@ from nst.vgg import FeatureExtractor, feature_extractor
 def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     """The tutorial's Gram matrix: channel correlations averaged over locations, (B, C, C)."""
     shape = tf.shape(features)
-    locations = tf.cast(shape[1] * shape[2], features.dtype)
-    return tf.einsum("bijc,bijd->bcd", features, features) / locations
+    return gram_sum(features) / tf.cast(shape[1] * shape[2], features.dtype)
 
 
 @tf.custom_gradient
-def gram_error(features: tf.Tensor, target: tf.Tensor) -> tuple[tf.Tensor, Callable]:
-    """mean((G - target)^2) for G = gram_matrix(features), with a cheaper gradient than autodiff's.
+def gram_sum(features: tf.Tensor) -> tuple[tf.Tensor, Callable]:
+    """F^T F summed over locations, (B, C, C), with a cheaper gradient than autodiff's.
 
-    Autodiff differentiates the product F^T F twice over every location (F dG and F dG^T).
-    G - target is symmetric, so the gradient is one product: 4 F (G - target) / (N size(G)).
+    Autodiff differentiates the product twice over every location (F U^T and F U); one product
+    F (U + U^T) gives the same.
     """
     shape = tf.shape(features)
-    locations = tf.cast(shape[1] * shape[2], features.dtype)
     flat = tf.reshape(features, [shape[0], -1, shape[3]])
-    difference = tf.matmul(flat, flat, transpose_a=True) / locations - target
-    size = tf.cast(tf.size(difference), features.dtype)
 
-    def gradient(upstream: tf.Tensor) -> tuple[tf.Tensor, None]:
-        scaled = difference * (upstream * 4.0 / (locations * size))
-        return tf.reshape(tf.matmul(flat, scaled), shape), None  # the target is a constant
+    def gradient(upstream: tf.Tensor) -> tf.Tensor:
+        return tf.reshape(tf.matmul(flat, upstream + tf.linalg.matrix_transpose(upstream)), shape)
 
-    return tf.reduce_sum(difference**2) / size, gradient
+    return tf.matmul(flat, flat, transpose_a=True), gradient
 
 
 def total_variation(images: tf.Tensor, per_pixel: bool) -> tf.Tensor:
@@ -81,6 +78,11 @@ class StyleLoss:
     the region's own area, is matched to that style's (over its ``style_regions`` map, resized to
     the style, when one is given, else over all of it). Each region's style loss counts by its
     share of the image, and ``style_by_region`` reports them one by one.
+
+    The loss is made of sums over locations (`statistics`) and terms of those sums (`terms`),
+    so it can be computed block by block (`nst.vgg_blocks`). ``block_size`` says how VGG19 sees the
+    images, the targets' and the loss's: whole (None), in blocks of that many px, or "auto"
+    (`nst.vgg_blocks.auto_size` of each image's size); the values are the same.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class StyleLoss:
         targets: Targets,
         preset: LossPreset = DEFAULT,
         extractor: FeatureExtractor | None = None,
+        block_size: int | Literal["auto"] | None = "auto",
     ) -> None:
         for image in (content, *targets.styles):
             if min(image.shape[:2]) < MIN_SIDE:
@@ -97,7 +100,10 @@ class StyleLoss:
                 )
         self.preset = preset
         self.extractor = extractor or feature_extractor(preset.layers)
-        content_features = self.extractor(tf.constant(content[None], tf.float32))
+        self._block_size = block_size
+        self.block_size = self._blocks_for(content.shape[:2])
+        self.shapes = vgg_blocks.layer_shapes(content.shape[:2], preset.layers)
+        content_features = self._features(content, tuple(preset.content_layers))
         self.content_targets = {name: content_features[name] for name in preset.content_layers}
         style_regions = targets.style_regions or (None,) * len(targets.styles)
         grams = [
@@ -113,7 +119,7 @@ class StyleLoss:
         else:
             fitted = [resize_map(area, content.shape[:2]) for area in targets.regions]
             self.regions = [  # an empty region asks for nothing
-                _Region(float(np.mean(area)), gram, self._guides(area, content_features))
+                _Region(float(np.mean(area)), gram, self._guides(area, self.shapes))
                 if np.any(area > 0)
                 else _Region(0.0, {}, {})
                 for area, gram in zip(fitted, grams, strict=True)
@@ -123,20 +129,37 @@ class StyleLoss:
         self.style_factors = [self._factors(preset.style_layers, r.targets) for r in self.regions]
         self.content_factors = self._factors(preset.content_layers, self.content_targets)
 
-    def _grams(self, style: np.ndarray, area: np.ndarray | None) -> dict[str, tf.Tensor]:
-        features = self.extractor(tf.constant(style[None], tf.float32))
-        guides = (
-            dict.fromkeys(self.preset.style_layers)
-            if area is None
-            else (self._guides(area, features))
-        )
-        return {
-            name: gram_matrix(_guided(features[name], guides[name]))
-            for name in self.preset.style_layers
-        }
+    def _blocks_for(self, shape: tuple[int, int]) -> int | None:
+        return vgg_blocks.auto_size(shape) if self._block_size == "auto" else self._block_size
 
-    def _guides(self, area: np.ndarray, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        return {name: guide(area, features[name].shape[1:3]) for name in self.preset.style_layers}
+    def _summed(self, image: tf.Tensor, statistics: Callable, size: int | None) -> Any:
+        """``statistics`` of the image's features (see `nst.vgg_blocks.summed`), whole or in blocks
+        of ``size`` px."""
+        if size is None:
+            return statistics(self.extractor(image), None)
+        return vgg_blocks.summed(self.extractor, image, size, self.preset.layers, statistics)
+
+    def _features(self, image: np.ndarray, layers: tuple[str, ...]) -> dict[str, tf.Tensor]:
+        batch = tf.constant(image[None], tf.float32)
+        size = self._blocks_for(image.shape[:2])
+        if size is None:
+            return self.extractor(batch)
+        return vgg_blocks.features(self.extractor, batch, size, layers)
+
+    def _grams(self, style: np.ndarray, area: np.ndarray | None) -> dict[str, tf.Tensor]:
+        shapes = vgg_blocks.layer_shapes(style.shape[:2], self.preset.style_layers)
+        guides = (
+            dict.fromkeys(self.preset.style_layers) if area is None else self._guides(area, shapes)
+        )
+        sums = self._summed(
+            tf.constant(style[None], tf.float32),
+            lambda features, windows: _gram_sums(features, guides, windows),
+            self._blocks_for(style.shape[:2]),
+        )
+        return {name: sums[name] / (h * w) for name, (h, w) in shapes.items()}
+
+    def _guides(self, area: np.ndarray, shapes: dict[str, tuple[int, int]]) -> dict[str, tf.Tensor]:
+        return {name: guide(area, shapes[name]) for name in self.preset.style_layers}
 
     def _factors(self, weights: dict[str, float], targets: dict[str, tf.Tensor]) -> dict:
         if not self.preset.normalized:
@@ -146,24 +169,47 @@ class StyleLoss:
             for name, w in weights.items()
         }
 
-    def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+    def statistics(
+        self, features: dict[str, tf.Tensor], windows: vgg_blocks.Windows | None = None
+    ) -> dict[str, Any]:
+        """The sums over the locations of ``features`` that the loss is made of: ``style``, per
+        region and style layer the guided Gram sum; ``content``, per content layer the summed
+        squared error. ``windows``: where the features lie in the whole image's grids when they
+        are a block's (`nst.vgg_blocks`); the guides and content targets are cut to them."""
+        style = [
+            _gram_sums(features, region.guides, windows, tuple(region.targets))
+            for region in self.regions
+        ]
+        content = {
+            name: tf.reduce_sum((features[name] - _cut(target, windows, name)) ** 2)
+            for name, target in self.content_targets.items()
+        }
+        return {"style": style, "content": content}
+
+    def terms(self, statistics: dict[str, Any], image: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The loss's values from the whole image's `statistics`, and ``image`` for its total
+        variation."""
         preset = self.preset
-        features = self.extractor(image)
         per_region = [
             preset.style_weight
             * tf.add_n(
                 [tf.zeros(())]
                 + [
-                    factors[name] * gram_error(_guided(features[name], region.guides[name]), target)
+                    factors[name]
+                    * tf.reduce_mean((sums[name] / self._locations(name) - target) ** 2)
                     for name, target in region.targets.items()
                 ]
             )
-            for region, factors in zip(self.regions, self.style_factors, strict=True)
+            for region, factors, sums in zip(
+                self.regions, self.style_factors, statistics["style"], strict=True
+            )
         ]
         style = tf.add_n([r.share * loss for r, loss in zip(self.regions, per_region, strict=True)])
         content = preset.content_weight * tf.add_n(
             [
-                self.content_factors[name] * tf.reduce_mean((features[name] - target) ** 2)
+                self.content_factors[name]
+                * statistics["content"][name]
+                / float(np.prod(target.shape))
                 for name, target in self.content_targets.items()
             ]
         )
@@ -172,6 +218,36 @@ class StyleLoss:
         if self.by_region:
             values["style_by_region"] = tf.stack(per_region)
         return values
+
+    def _locations(self, name: str) -> float:
+        height, width = self.shapes[name]
+        return float(height * width)
+
+    def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        return self.terms(self._summed(image, self.statistics, self.block_size), image)
+
+
+def _cut(tensor: tf.Tensor, windows: vgg_blocks.Windows | None, name: str) -> tf.Tensor:
+    """``tensor`` (1, h, w, C) at a layer's whole-image grid, cut to a block's window there."""
+    return tensor if windows is None else tensor[:, *windows[name], :]
+
+
+def _gram_sums(
+    features: dict[str, tf.Tensor],
+    guides: dict[str, tf.Tensor | None],
+    windows: vgg_blocks.Windows | None,
+    layers: tuple[str, ...] | None = None,
+) -> dict[str, tf.Tensor]:
+    """Per layer (those of ``guides``, or ``layers``), the Gram sum of the features weighted by
+    the layer's guide (cut to ``windows``), or unweighted where it is None."""
+    return {
+        name: gram_sum(
+            features[name]
+            if guides[name] is None
+            else features[name] * _cut(guides[name], windows, name)
+        )
+        for name in (guides if layers is None else layers)
+    }
 
 
 def layer_map(area: np.ndarray, shape: tuple[int, int]) -> tf.Tensor:
@@ -185,10 +261,6 @@ def guide(area: np.ndarray, shape: tuple[int, int]) -> tf.Tensor:
     region, not over the whole image."""
     at_layer = layer_map(area, shape)
     return at_layer * tf.sqrt(shape[0] * shape[1] / tf.maximum(tf.reduce_sum(at_layer**2), 1e-8))
-
-
-def _guided(features: tf.Tensor, guide: tf.Tensor | None) -> tf.Tensor:
-    return features if guide is None else features * guide
 
 
 def score(

@@ -21,7 +21,7 @@ import scipy.optimize
 import tensorflow as tf
 from threadpoolctl import threadpool_limits
 
-from nst import device, lbfgs
+from nst import device, lbfgs, vgg_blocks
 from nst.errors import InputError
 from nst.images import resize
 from nst.losses import StyleLoss
@@ -94,6 +94,11 @@ def initial_image(
 
 
 def _value_and_grad(loss: StyleLoss) -> Callable:
+    """image -> (the loss's values, d total / d image): one graph for the whole image, or block
+    by block when the loss works in blocks (`nst.vgg_blocks`, for large images)."""
+    if loss.block_size is not None:
+        return vgg_blocks.value_and_grad(loss)
+
     @tf.function(reduce_retracing=True)
     def value_and_grad(image: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
         with tf.GradientTape() as tape:
@@ -170,18 +175,14 @@ def _adam_scale(loss: StyleLoss, start: np.ndarray, report: Callable, plan: Plan
     """The tutorial's recipe: Adam(lr 0.02, beta1 0.99, epsilon 0.1), clip to [0, 1] each step."""
     image = tf.Variable(start[None])
     adam = tf.keras.optimizers.Adam(learning_rate=0.02, beta_1=0.99, epsilon=1e-1)
-
-    @tf.function
-    def train_step() -> dict[str, tf.Tensor]:
-        with tf.GradientTape() as tape:
-            values = loss(image)
-        adam.apply_gradients([(tape.gradient(values["total"], image), image)])
-        image.assign(tf.clip_by_value(image, 0.0, 1.0))
-        return values
+    value_and_grad = _value_and_grad(loss)
 
     while True:  # until `report` raises _Stop
-        evaluated = tf.identity(image)  # train_step reports the loss of the image before it
-        report(train_step(), evaluated)
+        evaluated = tf.identity(image)  # each step reports the loss of the image before it
+        values, grad = value_and_grad(evaluated)
+        adam.apply_gradients([(grad, image)])
+        image.assign(tf.clip_by_value(image, 0.0, 1.0))
+        report(values, evaluated)
 
 
 def optimize(

@@ -36,6 +36,15 @@ SIZE_LIMITS = (64, 4096)
 FAST_BYTES_PER_PIXEL = 300
 FAST_WHOLE_MEMORY = 2 * 2**30
 FAST_BLOCK_SIDE = 1024
+# The slow path evaluates its loss and gradient block by block (`nst.vgg_blocks`, exactly the whole
+# image's) when the output's long side exceeds BLOCKWISE_ABOVE; peak memory then follows the
+# block, BLOCK_SIZE px square (its inner part, plus a margin of 96 px each side), not the image.
+# On 2 CPU cores the whole graph is always the faster (blocks cost about 2x its CPU time per
+# evaluation: two forward passes and the margins), but not the smaller beyond 1024 px: peak RSS
+# (`benchmarks/vgg_blocks.py`, targets and evaluations) 3.8 GB whole and 2.8 GB in blocks at
+# 1024 px, 11.6 GB whole and 3.9 GB in blocks at 2048 px (186 and 444 CPU seconds per evaluation).
+BLOCK_SIZE = 512
+BLOCKWISE_ABOVE = 1024
 # The page's tighter limits for a shared 2-core host (the library and the CLI take the above).
 # The page's largest output is the device's (`DeviceDefaults.page_max_size`).
 PAGE_MIN_SIZE = 128

@@ -223,11 +223,17 @@ class FeatureExtractor:
         x = tf.cast(x, self._dtype)  # once; each feature is cast back below (no-op in float32)
         features = {}
         for name, (convolve, bias) in self._convolutions.items():
-            if name.endswith("_conv1") and name != "block1_conv1":  # each later block pools first
+            if pools_before(name):
                 x = tf.nn.max_pool2d(x, 2, 2, "VALID")
             x = tf.nn.relu(convolve(x) + bias)
             features[name] = tf.cast(x, tf.float32)
         return features
+
+
+def pools_before(name: str) -> bool:
+    """Whether VGG19 max-pools (2x2, stride 2, 'VALID') before conv layer ``name``: before the
+    first conv of every block but the first."""
+    return name.endswith("_conv1") and name != "block1_conv1"
 
 
 def _convolution(

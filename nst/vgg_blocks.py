@@ -1,0 +1,223 @@
+"""The slow path's loss and gradient computed block by block, exactly: memory follows the block.
+
+Galerne, Raad, Lezama and Morel, "Scaling Painting Style Transfer" (EGSR 2024, arXiv
+2212.13459) observe that the Gram loss of a whole image and its exact gradient can be computed
+one block at a time; this module does it for every term of `nst.losses.StyleLoss`.
+
+Geometry. VGG19's convolutions are 3x3 'same' and its pools 2x2 with stride 2, so a feature of
+the deepest layer the loss uses (block5_conv2, stride 16 px) sees 188 px of the image: 86 px
+beyond its own 16 px cell on each side (`receptive_field`, worked out from the layer list). The
+image is cut into blocks whose inner parts tile it, at offsets that are multiples of that
+stride, so every layer's grid and pooling windows in a block coincide with the whole image's
+(the last block ends at the image's edge, and 'VALID' pooling floors its size as it floors the
+image's). VGG19 runs on each inner part plus a margin that covers the receptive field (86 px,
+rounded up to the stride: 96), cut off where the image ends, so that the image's own zero
+padding applies there. The inner part's features are then, at every layer, exactly those of the
+whole image at the same place: zero padding at the margin's outer edge reaches no inner feature.
+
+Evaluation. Every term is a function of sums over locations (`StyleLoss.statistics`: guided Gram
+sums per region and style layer, squared content errors per content layer), and a sum over the
+image is the sum of its blocks'. Pass 1 runs each block forward only and adds up its inner part's
+statistics S; the loss follows from them (`StyleLoss.terms`), and autodiff on S alone gives
+dL/dS. Pass 2 runs each block again under a tape and takes the gradient of <dL/dS, S_block> with
+respect to the block's pixels, margin included: dL/dx = Σ_blocks dL/dS · dS_block/dx, because
+S = Σ_blocks S_block and each S_block is the same function of the image's pixels as the whole
+image's network computes. Total variation is computed on the whole image directly (it is cheap).
+An evaluation costs two forward passes and one backward pass of every block with its margin,
+against one of each for the whole image.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import tensorflow as tf
+
+from nst.options import BLOCK_SIZE, BLOCKWISE_ABOVE
+from nst.vgg import CONV_LAYERS, FeatureExtractor, pools_before
+
+if TYPE_CHECKING:
+    from nst.losses import StyleLoss
+
+# Where one block's features lie in the whole image's grid at each layer: (rows, columns).
+Windows = dict[str, tuple[slice, slice]]
+
+
+def auto_size(shape: tuple[int, int]) -> int | None:
+    """The block size for an image of ``shape`` (height, width): `BLOCK_SIZE` when its long side
+    exceeds `BLOCKWISE_ABOVE`, else None (the whole image at once)."""
+    return BLOCK_SIZE if max(shape) > BLOCKWISE_ABOVE else None
+
+
+def _path(layers: Sequence[str]) -> tuple[str, ...]:
+    """VGG19's conv layers in order, up to the deepest of ``layers``."""
+    return CONV_LAYERS[: max(CONV_LAYERS.index(name) for name in layers) + 1]
+
+
+def strides(layers: Sequence[str]) -> dict[str, int]:
+    """Each layer's stride in image pixels (2 to the number of pools before it), for the conv
+    layers up to the deepest of ``layers``."""
+    stride, result = 1, {}
+    for name in _path(layers):
+        stride *= 2 if pools_before(name) else 1
+        result[name] = stride
+    return result
+
+
+def layer_shapes(shape: tuple[int, int], layers: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Each of ``layers``' (height, width) for an image of ``shape``: each 'VALID' pool floors."""
+    steps = strides(layers)
+    return {name: (shape[0] // steps[name], shape[1] // steps[name]) for name in layers}
+
+
+def receptive_field(layers: Sequence[str]) -> tuple[int, int]:
+    """(before, after): how many image pixels a feature of the deepest of ``layers`` sees before
+    the start of its own stride-wide cell and after its end. Feature i of a layer with stride s
+    sees pixels s*i - before to s*i + s - 1 + after."""
+    before = last = 0  # pixels seen before, and the last pixel seen, by feature 0
+    stride = 1
+    for name in _path(layers):
+        if pools_before(name):  # a 2x2 window: also the next feature of the layer below
+            last += stride
+            stride *= 2
+        before += stride  # a 3x3 convolution: one feature more on each side
+        last += stride
+    return before, last - (stride - 1)
+
+
+def margin(layers: Sequence[str]) -> int:
+    """The margin around a block's inner part that makes its features exact up to the deepest of
+    ``layers``: the receptive field's reach, rounded up to that layer's stride."""
+    stride = strides(layers)[_path(layers)[-1]]
+    return math.ceil(max(receptive_field(layers)) / stride) * stride
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block: ``inner`` (the pixels whose features it gives) and ``crop`` (what VGG19 runs
+    on: the inner part and its margin, within the image), each as (rows, columns)."""
+
+    inner: tuple[slice, slice]
+    crop: tuple[slice, slice]
+
+    def cut(self, image: tf.Tensor) -> tf.Tensor:
+        """The block's crop of ``image`` (1, H, W, C)."""
+        return image[:, self.crop[0], self.crop[1], :]
+
+    def window(self, stride: int) -> tuple[slice, slice]:
+        """The inner part in the whole image's grid at a layer of ``stride``."""
+        return tuple(slice(s.start // stride, s.stop // stride) for s in self.inner)
+
+    def inner_of_crop(self, stride: int) -> tuple[slice, slice]:
+        """The inner part in the crop's grid at a layer of ``stride``."""
+        return tuple(
+            slice((s.start - c.start) // stride, (s.stop - c.start) // stride)
+            for s, c in zip(self.inner, self.crop, strict=True)
+        )
+
+
+def tile(shape: tuple[int, int], size: int, layers: Sequence[str]) -> list[Block]:
+    """Blocks whose inner parts tile an image of ``shape``, each at most about ``size`` px square
+    (evenly spaced cuts at multiples of the deepest layer's stride), for features up to the
+    deepest of ``layers``."""
+    stride = strides(layers)[_path(layers)[-1]]
+    reach = margin(layers)
+
+    def cuts(length: int) -> list[tuple[slice, slice]]:
+        count = math.ceil(length / max(size, stride))
+        edges = [stride * round(i * length / (count * stride)) for i in range(count)] + [length]
+        return [
+            (slice(start, stop), slice(max(0, start - reach), min(length, stop + reach)))
+            for start, stop in itertools.pairwise(edges)
+        ]
+
+    return [
+        Block((rows, columns), (rows_crop, columns_crop))
+        for rows, rows_crop in cuts(shape[0])
+        for columns, columns_crop in cuts(shape[1])
+    ]
+
+
+def _inner_features(
+    extractor: FeatureExtractor, crop: tf.Tensor, block: Block, layers: Sequence[str]
+) -> tuple[dict[str, tf.Tensor], Windows]:
+    """The block's inner features at ``layers``, from its ``crop`` of the image, and where they
+    lie in the whole image's grids."""
+    steps = strides(layers)
+    features = extractor(crop)
+    inner = {name: features[name][:, *block.inner_of_crop(steps[name]), :] for name in layers}
+    return inner, {name: block.window(steps[name]) for name in layers}
+
+
+def summed(
+    extractor: FeatureExtractor,
+    image: tf.Tensor,
+    size: int,
+    layers: Sequence[str],
+    statistics: Callable[[dict[str, tf.Tensor], Windows], Any],
+) -> Any:
+    """Pass 1: ``statistics`` (a nest of sums over the locations of its features) of the whole
+    ``image`` (1, H, W, 3) at ``layers``, added up over blocks of ``size`` px."""
+    total = None
+    for block in tile(image.shape[1:3], size, layers):
+        part = statistics(*_inner_features(extractor, block.cut(image), block, layers))
+        total = part if total is None else tf.nest.map_structure(tf.add, total, part)
+    return total
+
+
+def features(
+    extractor: FeatureExtractor, image: tf.Tensor, size: int, layers: Sequence[str]
+) -> dict[str, tf.Tensor]:
+    """The whole ``image``'s features at ``layers``, assembled from blocks of ``size`` px."""
+    shapes = layer_shapes(image.shape[1:3], layers)
+    maps: dict[str, np.ndarray] = {}
+    for block in tile(image.shape[1:3], size, layers):
+        inner, windows = _inner_features(extractor, block.cut(image), block, layers)
+        for name, part in inner.items():
+            if name not in maps:
+                maps[name] = np.zeros((1, *shapes[name], part.shape[-1]), np.float32)
+            maps[name][:, *windows[name], :] = part.numpy()
+    return {name: tf.constant(value) for name, value in maps.items()}
+
+
+def value_and_grad(loss: StyleLoss) -> Callable[[tf.Tensor], tuple[dict, tf.Tensor]]:
+    """What `nst.optimize` calls for each evaluation when ``loss`` works in blocks
+    (``loss.block_size``): image (1, H, W, 3) -> (the loss's values, d total / d image), both
+    exactly the whole image's, in two passes over the blocks."""
+    layers, size = loss.preset.layers, loss.block_size
+
+    def evaluate(image: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+        statistics = summed(loss.extractor, image, size, layers, loss.statistics)
+        with tf.GradientTape() as tape:
+            tape.watch([statistics, image])
+            values = loss.terms(statistics, image)
+        by_statistics, gradient = tape.gradient(
+            values["total"], [statistics, image], unconnected_gradients="zero"
+        )
+        gradient = tf.Variable(gradient)  # the TV term's; each block adds its own below
+        for block, part in _block_gradients(loss, image, by_statistics):
+            rows, columns = block.crop
+            gradient[:, rows, columns, :].assign(gradient[:, rows, columns, :] + part)
+        return values, tf.convert_to_tensor(gradient)
+
+    return evaluate
+
+
+def _block_gradients(
+    loss: StyleLoss, image: tf.Tensor, by_statistics: Any
+) -> Iterator[tuple[Block, tf.Tensor]]:
+    """Pass 2: each block's part of the gradient, d <dL/dS, S_block> / d crop."""
+    weights = tf.nest.flatten(by_statistics)
+    for block in tile(image.shape[1:3], loss.block_size, loss.preset.layers):
+        crop = block.cut(image)
+        with tf.GradientTape() as tape:
+            tape.watch(crop)
+            inner, windows = _inner_features(loss.extractor, crop, block, loss.preset.layers)
+            sums = tf.nest.flatten(loss.statistics(inner, windows))
+            surrogate = tf.add_n([tf.reduce_sum(s * w) for s, w in zip(sums, weights, strict=True)])
+        yield block, tape.gradient(surrogate, crop)
