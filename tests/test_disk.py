@@ -94,7 +94,7 @@ def test_uploads_and_results_past_the_age_are_deleted(served) -> None:
     client = gradio_client.Client(server.url, verbose=False)
     before = _files(cache)
     inputs = page_inputs(ASSETS / "content_chelsea.jpg", ASSETS / "style_udnie.jpg", 128)
-    _, numbers = client.predict(*inputs, api_name="/fast")
+    _, numbers = client.predict(**inputs.api("fast"), api_name="/fast")
     assert not numbers.startswith("⚠️")
     results = {path for path in _files(cache) - before if path.suffix == ".png"}
     assert results, "the fast result is not in the cache folder"
@@ -140,15 +140,19 @@ def _until_processing(job) -> None:
 def test_a_queued_request_keeps_its_files(served, tmp_path: Path) -> None:
     server = served[0]
     first, second = (gradio_client.Client(server.url, verbose=False) for _ in range(2))
-    settings = ("content", 10, "balanced", None)  # the shortest optimization the page allows
-    inputs = page_inputs(ASSETS / "content_chelsea.jpg", ASSETS / "style_udnie.jpg", 128)
-    running = first.submit(*inputs, *settings, api_name="/optimize")
+    settings = {"init": "content", "time_budget": 10}  # the shortest optimization the page allows
+
+    def optimize(client, photo: Path, style: Path):
+        inputs = page_inputs(photo, style, 128, **settings).api("optimize")
+        return client.submit(**inputs, fast_image=None, api_name="/optimize")
+
+    running = optimize(first, ASSETS / "content_chelsea.jpg", ASSETS / "style_udnie.jpg")
     _until_processing(running)
     photo, style = (
         _image(tmp_path / "queued_photo.png", 1),
         _image(tmp_path / "queued_style.png", 2),
     )
-    queued = second.submit(*page_inputs(photo, style, 128), *settings, api_name="/optimize")
+    queued = optimize(second, photo, style)
     uploaded = time.monotonic()
     _until_processing(queued)
     assert time.monotonic() - uploaded > AGE + 2 * SWEEP, "the request did not wait past the age"
