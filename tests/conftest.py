@@ -1,15 +1,16 @@
 """Shared test fixtures: a photo and a painting from the project's own assets/, the team's
-reference files in ../shared (only the parity tests need them; skipped where it is absent), and
-the app served on localhost."""
+reference files in ../shared (only the parity tests need them; skipped where it is absent), the
+app served on localhost (as it is, and in the variants some tests need), and a headless browser.
+Servers and the browser are started once a session: each start costs seconds."""
 
-import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,64 +46,194 @@ def painting() -> Path:
 @dataclass(frozen=True)
 class Server:
     url: str
-    log: Path  # what the server printed
+    folder: Path  # its own: its log, and its cache where a test sets one
+
+    @property
+    def log(self) -> Path:
+        """What the server printed."""
+        return self.folder / "server.log"
 
 
-@contextlib.contextmanager
-def serve(folder: Path, script: Path = REPO / "app.py", **env: str) -> Iterator[Server]:
-    """``script`` (the app, or a test's variant of it) served on a free localhost port, with
-    ``env`` added to this process's environment (a value of "" removes that variable)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log_path = folder / "server.log"
-    environment = {
-        **os.environ,
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        **env,
-    }
-    environment = {key: value for key, value in environment.items() if value != ""}
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, str(script)], cwd=REPO, env=environment, stdout=log, stderr=log
-        )
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and server.poll() is None:
-                try:
-                    with urllib.request.urlopen(url, timeout=2):
-                        break
-                except OSError:
-                    time.sleep(0.5)
-            else:
-                pytest.fail(f"the app did not start; see {log_path}")
-            yield Server(url, log_path)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+MB = 2**20
+# The disk tests' server: its cache folder kept within limits shrunk by environment variable.
+DISK_UPLOAD_LIMIT, DISK_TOTAL, DISK_AGE, DISK_SWEEP = 16 * MB, 48 * MB, 6.0, 0.5
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """A server the tests use: ``script`` (the app, or a test's variant of it) served with
+    ``env(folder)`` added to this process's environment (a value of "" removes that variable);
+    ``folder`` holds its log."""
+
+    script: Path
+    env: Callable[[Path], dict[str, str]]
+
+
+APP = REPO / "app.py"
+SERVERS = {  # fixture name: what it serves
+    "app_server": ServerSpec(APP, lambda folder: {}),
+    # As on a Space whose download of the VGG19 weights failed.
+    "no_weights_server": ServerSpec(
+        APP, lambda folder: {"NST_VGG19_FALLBACKS": "0", "NST_VGG19_WEIGHTS": ""}
+    ),
+    # Every L-BFGS run raises in the optimizer's worker thread.
+    "broken_optimizer_server": ServerSpec(
+        REPO / "tests" / "broken_optimizer_app.py", lambda folder: {"PYTHONPATH": str(REPO)}
+    ),
+    "disk_server": ServerSpec(
+        APP,
+        lambda folder: {
+            "GRADIO_TEMP_DIR": str(folder / "cache"),
+            "NST_MAX_UPLOAD_MB": str(DISK_UPLOAD_LIMIT // MB),
+            "NST_CACHE_MAX_MB": str(DISK_TOTAL // MB),
+            "NST_CACHE_MAX_AGE": str(DISK_AGE),
+            "NST_CACHE_SWEEP_INTERVAL": str(DISK_SWEEP),
+        },
+    ),
+}
+# How long a server may take to start; several start at once on a loaded machine.
+START_TIMEOUT = 300
+
+
+class Launched:
+    """A server process started on a free localhost port, not yet known to answer."""
+
+    def __init__(self, folder: Path, spec: ServerSpec) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.server = Server(f"http://127.0.0.1:{port}/", folder)
+        environment = {
+            **os.environ,
+            "GRADIO_SERVER_PORT": str(port),
+            "GRADIO_SERVER_NAME": "127.0.0.1",
+            **spec.env(folder),
+        }
+        with self.server.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(spec.script)],
+                cwd=REPO,
+                env={key: value for key, value in environment.items() if value != ""},
+                stdout=log,
+                stderr=log,
+            )
+        self.answered = False
+
+    def ready(self) -> Server:
+        """The server, once its page answers (fails the test if it never does)."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.answered and time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with urllib.request.urlopen(self.server.url, timeout=2):
+                    self.answered = True
+            except OSError:
+                time.sleep(0.5)
+        if not self.answered:
+            pytest.fail(f"the app did not start; see {self.server.log}")
+        return self.server
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def _servers_used(items: list[pytest.Item]) -> set[str]:
+    """The servers these tests ask for: as fixtures, or by name as a parameter (tests that take
+    the fixture with ``request.getfixturevalue``)."""
+    used = set()
+    for item in items:
+        params = getattr(item, "callspec", None)
+        values = params.params.values() if params else ()
+        used |= {name for name in [*item.fixturenames, *values] if isinstance(name, str)}
+    return used & SERVERS.keys()
+
+
+class Servers:
+    """The session's servers by fixture name, each started once."""
+
+    def __init__(self, folders: pytest.TempPathFactory) -> None:
+        self.folders = folders
+        self.launched: dict[str, Launched] = {}
+
+    def start(self, names: set[str]) -> None:
+        """Start these servers (those not started yet) without waiting for them."""
+        for name in sorted(names - self.launched.keys()):
+            self.launched[name] = Launched(self.folders.mktemp(name), SERVERS[name])
+
+    def get(self, name: str) -> Server:
+        self.start({name})
+        return self.launched[name].ready()
+
+    def stop(self) -> None:
+        for server in self.launched.values():
+            server.stop()
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real app (`python app.py`) served on a free localhost port for the whole session."""
-    with serve(tmp_path_factory.mktemp("app")) as server:
-        yield server.url
+def servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Servers]:
+    """Every server this session's tests use, all started when the first is needed: most of a
+    start is importing TensorFlow and Gradio, which the two cores do side by side."""
+    started = Servers(tmp_path_factory)
+    try:
+        started.start(_servers_used(request.session.items))
+        yield started
+    finally:
+        started.stop()
 
 
 @pytest.fixture(scope="session")
-def no_weights_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def app_server(servers: Servers) -> Server:
+    """The real app (`python app.py`)."""
+    return servers.get("app_server")
+
+
+@pytest.fixture(scope="session")
+def no_weights_server(servers: Servers) -> Server:
     """The app where the VGG19 weights cannot be had (as on a Space whose download failed)."""
-    folder = tmp_path_factory.mktemp("no-weights")
-    with serve(folder, NST_VGG19_FALLBACKS="0", NST_VGG19_WEIGHTS="") as server:
-        yield server
+    return servers.get("no_weights_server")
 
 
 @pytest.fixture(scope="session")
-def broken_optimizer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def broken_optimizer_server(servers: Servers) -> Server:
     """The app whose optimizer raises in its worker thread."""
-    folder = tmp_path_factory.mktemp("broken-optimizer")
-    script = REPO / "tests" / "broken_optimizer_app.py"
-    with serve(folder, script, PYTHONPATH=str(REPO)) as server:
-        yield server
+    return servers.get("broken_optimizer_server")
+
+
+@pytest.fixture(scope="session")
+def disk_server(servers: Servers) -> Server:
+    """The app whose cache folder (its folder's cache/) has shrunk limits (`DISK_*`)."""
+    return servers.get("disk_server")
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server: Server) -> str:
+    """The real app (`python app.py`) served on a free localhost port for the whole session."""
+    return app_server.url
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without these, Chromium keeps calling Google's hosts, which this network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """Headless Chromium (Debian's, driven by Playwright) for the whole session; skips where
+    either is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium package (apt-get install chromium)")
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

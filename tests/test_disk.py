@@ -4,44 +4,36 @@ go first when the total would pass the bound, and files a request still needs ar
 being downloaded, the inputs of a queued request); and the page refuses an upload over the limit
 before sending it (headless Chromium; skipped without it).
 
-The server runs with its cache in a temporary folder and limits shrunk by environment variable:
-uploads of at most 16 MB, a 48 MB total, 6 s of age, a sweep every half second.
+The server (conftest's `disk_server`) runs with its cache in a temporary folder and limits shrunk
+by environment variable: uploads of at most 16 MB, a 48 MB total, 6 s of age, a sweep every half
+second.
 """
 
 import hashlib
 import os
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
-from conftest import ASSETS, Server, serve
+from conftest import ASSETS, MB, Server
+from conftest import DISK_AGE as AGE
+from conftest import DISK_SWEEP as SWEEP
+from conftest import DISK_TOTAL as TOTAL
+from conftest import DISK_UPLOAD_LIMIT as UPLOAD_LIMIT
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client.utils import Status  # noqa: E402
 from page_inputs import page_inputs  # noqa: E402
 
-MB = 2**20
-UPLOAD_LIMIT, TOTAL, AGE, SWEEP = 16 * MB, 48 * MB, 6.0, 0.5
 FILE = 15 * MB  # under the limit, and more than loopback's send buffer (4 MB) holds
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
-    folder = tmp_path_factory.mktemp("disk")
-    cache = folder / "cache"
-    with serve(
-        folder,
-        GRADIO_TEMP_DIR=str(cache),
-        NST_MAX_UPLOAD_MB=str(UPLOAD_LIMIT // MB),
-        NST_CACHE_MAX_MB=str(TOTAL // MB),
-        NST_CACHE_MAX_AGE=str(AGE),
-        NST_CACHE_SWEEP_INTERVAL=str(SWEEP),
-    ) as server:
-        yield server, cache
+def served(disk_server: Server) -> tuple[Server, Path]:
+    return disk_server, disk_server.folder / "cache"
 
 
 def _files(cache: Path) -> set[Path]:
@@ -140,45 +132,49 @@ def _until_processing(job) -> None:
 def test_a_queued_request_keeps_its_files(served, tmp_path: Path) -> None:
     server = served[0]
     first, second = (gradio_client.Client(server.url, verbose=False) for _ in range(2))
-    # The shortest optimization the page allows.
-    settings = {"init": "content", "time_budget": 10}
-    inputs = page_inputs(
-        ASSETS / "content_chelsea.jpg", ASSETS / "style_udnie.jpg", 128, **settings
-    )
-    running = first.submit(**inputs.api("optimize"), fast_image=None, api_name="/optimize")
+    settings = {"init": "content", "time_budget": 10}  # the shortest optimization the page allows
+
+    def optimize(client, photo: Path, style: Path):
+        inputs = page_inputs(photo, style, 128, **settings).api("optimize")
+        return client.submit(**inputs, fast_image=None, api_name="/optimize")
+
+    running = optimize(first, ASSETS / "content_chelsea.jpg", ASSETS / "style_udnie.jpg")
     _until_processing(running)
     photo, style = (
         _image(tmp_path / "queued_photo.png", 1),
         _image(tmp_path / "queued_style.png", 2),
     )
-    queued_inputs = page_inputs(photo, style, 128, **settings).api("optimize")
-    queued = second.submit(**queued_inputs, fast_image=None, api_name="/optimize")
+    queued = optimize(second, photo, style)
     uploaded = time.monotonic()
+    time.sleep(AGE + 4 * SWEEP)  # its files are past the age, and swept several times
+    assert queued.status().code == Status.IN_QUEUE
+    running.cancel()  # now it may start
     _until_processing(queued)
     assert time.monotonic() - uploaded > AGE + 2 * SWEEP, "the request did not wait past the age"
-    *_, optimized, numbers, _ = queued.result(timeout=300)
-    assert not numbers.startswith("⚠️"), numbers
-    assert Path(optimized).is_file()
+    # Its files are read as it starts: its first preview is made from them, or it ends with a
+    # message. (The rest of its run, at least 10 s, would tell no more.)
+    deadline = time.monotonic() + 120
+    while not queued.outputs() and not queued.done() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    _, _, preview, status, _ = queued.outputs()[0]
+    queued.cancel()
+    assert not status.startswith("⚠️") and "step" in status, status
+    assert Path(preview).is_file()
 
 
-def test_the_page_refuses_an_upload_over_the_limit_in_one_line(served, tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from test_browser import CHROMIUM, CHROMIUM_ARGS
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs Debian's chromium package (apt-get install chromium)")
+def test_the_page_refuses_an_upload_over_the_limit_in_one_line(
+    served, browser, tmp_path: Path
+) -> None:
     server, cache = served
     large = tmp_path / "large.png"
     large.write_bytes(os.urandom(UPLOAD_LIMIT + MB))
     before = _files(cache)
-    with sync_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.goto(server.url)
-        page.set_input_files("#content input[type=file]", str(large))
-        message = page.get_by_text("exceed the maximum allowed size")
-        message.wait_for(timeout=30_000)
-        text = message.inner_text()
-        browser.close()
+    page = browser.new_page()
+    page.goto(server.url)
+    page.set_input_files("#content input[type=file]", str(large))
+    message = page.get_by_text("exceed the maximum allowed size")
+    message.wait_for(timeout=30_000)
+    text = message.inner_text()
+    page.close()
     assert text.splitlines() == ['File(s) exceed the maximum allowed size of 16.0 Mb: "large.png"']
     assert not _files(cache) - before, "the refused upload left a file"
