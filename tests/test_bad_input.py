@@ -20,13 +20,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst import pipeline
+from nst import device, pipeline
 from nst.errors import InputError
-from nst.options import FastOptions, Settings
+from nst.options import DEVICE_DEFAULTS, FastOptions, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 STYLE = REPO / "assets" / "style_swirls.jpg"
 CONTENT = REPO / "assets" / "content_chelsea.jpg"
+# The page's largest output on the device the served app computes on (its size slider's maximum).
+PAGE_MAX_SIZE = DEVICE_DEFAULTS[device.current().kind].page_max_size
 
 
 def _photo(width: int = 96, height: int = 64) -> Image.Image:
@@ -175,7 +177,7 @@ CASES = [
         "size too large",
         options={"size": 100_000},
         error="between 64 and",
-        api_error="greater than maximum value 1024",
+        api_error=f"greater than maximum value {PAGE_MAX_SIZE}",
     ),
     Case("zero style mix", options={"style_mix": [0.0]}, error="not all zero"),
     Case("negative style mix", options={"style_mix": [-1.0]}, error="zero or positive"),
