@@ -253,7 +253,7 @@ def run_optimize(
     result first. Under the result: how it compares with the fast one (`report.versus_fast`)
     and both results' exact losses."""
     curve: list[dict] = []
-    fast_loss = None
+    fast_loss, planned = None, None
     made, shown = None, (gr.skip(), gr.skip())  # the fast result made here, as last shown
     try:
         job = inputs.job()
@@ -267,11 +267,11 @@ def run_optimize(
         for step in run:
             best = step.best_losses.get("total", step.losses["total"])
             curve.append({"step": step.step, "loss": best, "series": OPTIMIZED_SERIES})
-            fast_loss = run.fast_loss
+            fast_loss, planned = run.fast_loss, step.planned_steps
             if step.preview is not None:
                 status = _progress(step, job.optimize_options.time_budget)
                 preview = to_uint8(_small(step.preview))
-                yield gr.skip(), gr.skip(), preview, status, _curve(curve, fast_loss)
+                yield gr.skip(), gr.skip(), preview, status, _curve(curve, fast_loss, planned)
         result = job.measure(run.result)
         numbers = _numbers(result)
         if start is not None:
@@ -281,11 +281,11 @@ def run_optimize(
                 made.losses = fast_losses
                 shown = fast_image, _numbers(made)
     except Exception as error:
-        yield *shown, None, _failure(error), _curve(curve, None)
+        yield *shown, None, _failure(error), _curve(curve, None, None)
         return
     finally:
         _return_freed_memory()
-    yield *shown, to_uint8(result.image), numbers, _curve(curve, fast_loss)
+    yield *shown, to_uint8(result.image), numbers, _curve(curve, fast_loss, planned)
 
 
 def _progress(step: Progress, time_budget: float | None) -> str:
@@ -348,11 +348,13 @@ def _versus(result: pipeline.Result, fast_losses: dict) -> str:
     return f"{report.made_by(result)}  \n**{versus}.**  \n{exact}"
 
 
-def _curve(points: list[dict], fast_loss: float | None) -> pd.DataFrame:
-    """Optimizer loss per step, with the fast result's loss (same objective) as a flat line."""
+def _curve(points: list[dict], fast_loss: float | None, planned_steps: int | None) -> pd.DataFrame:
+    """Optimizer loss per step, with the fast result's loss (same objective) as a flat line to the
+    planned end of the run, so the axis spans the whole run from its start (its ticks are then
+    whole steps, not the halves a plot of the first few steps would show)."""
     rows = list(points)
     if fast_loss is not None and points:
-        ends = (points[0]["step"], points[-1]["step"])
+        ends = (points[0]["step"], max(points[-1]["step"], planned_steps or 0))
         rows += [{"step": step, "loss": fast_loss, "series": FAST_SERIES} for step in ends]
     return pd.DataFrame(rows, columns=["step", "loss", "series"])
 

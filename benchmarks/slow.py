@@ -23,15 +23,15 @@ import resource
 import sys
 import threading
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmarks
 
 import numpy as np
-import tensorflow as tf
 
-from nst import losses, optimize
+from nst import device, losses, optimize
 from nst.images import load_image, resize, resize_long_side
 from nst.options import COLOR_GAIN, HISTORY, OptimizeOptions
 from nst.targets import Targets
@@ -202,8 +202,8 @@ def main() -> None:
     if args.baseline:
         baselines = {curve["size"]: curve for curve in json.loads(Path(args.baseline).read_text())}
     print(
-        f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, "
-        f"GPU: {bool(tf.config.list_physical_devices('GPU'))}, "
+        f"TensorFlow {version('tensorflow')}, {device.current().label}, "
+        f"oneDNN: {device.onednn()}, "
         f"our L-BFGS: color gain {args.color_gain:g}, "
         f"history {args.history}\n"
     )

@@ -18,8 +18,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmarks
 
-import tensorflow as tf
-
 from benchmarks.slow import load, peak_memory_mib, problem
 from nst import optimize
 from nst.losses import StyleLoss
@@ -28,6 +26,8 @@ from nst.targets import Targets
 
 
 def main() -> None:
+    import tensorflow as tf  # after nst, which turns oneDNN on before TensorFlow loads
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, required=True, help="the image's long side, px")
     parser.add_argument("--block", type=int, default=BLOCK_SIZE, help="block size, px")

@@ -150,16 +150,28 @@ def gpu_warning(device: Device, driver_present: bool) -> str | None:
     )
 
 
-def formulation(device: Device) -> Formulation:
-    """How VGG19's convolutions are written on ``device`` (see `nst.vgg._convolution`).
+def onednn() -> bool:
+    """Whether TensorFlow runs its CPU kernels through oneDNN (imports TensorFlow; see
+    `nst/__init__.py` for why the library turns it on)."""
+    import tensorflow as tf  # noqa: F401  (loads the library the check below reads)
+    from tensorflow.python.util import _pywrap_util_port
 
-    "transposed" on CPU: each convolution runs as oneDNN's backward-data kernel, faster there
-    (measured ~10% per loss evaluation at 512 px, 2 cores, AVX-512). "direct" on GPU: plain
-    ``tf.nn.conv2d`` with TensorFlow's own gradient.
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def formulation(device: Device, onednn_on: bool | None = None) -> Formulation:
+    """How VGG19's convolutions are written on ``device`` (see `nst.vgg._convolution`), given
+    whether TensorFlow's CPU kernels are oneDNN's (by default, as `onednn` finds).
+
+    "transposed" on a CPU with oneDNN: each convolution runs as oneDNN's backward-data kernel,
+    faster there (one evaluation at 512 px, 2 cores of an AVX2 EPYC: 2.9 s, direct 4.9 s).
+    "direct" elsewhere: plain ``tf.nn.conv2d`` with TensorFlow's own gradient. Without oneDNN
+    the trick is a loss (Eigen's backward-data kernel is the slower one: 5.6 s, direct 4.1 s),
+    and on a GPU cuDNN's forward kernels are the tuned ones.
     """
-    # The transposed trick was measured only on oneDNN (CPU); on a GPU cuDNN's forward kernels
-    # are the tuned ones, so use the ordinary convolution there rather than an unmeasured trick.
-    return "direct" if device.kind == "GPU" else "transposed"
+    if device.kind == "GPU":
+        return "direct"
+    return "transposed" if (onednn() if onednn_on is None else onednn_on) else "direct"
 
 
 def precision(requested: str, device: Device, flags: Iterable[str] | None = None) -> Precision:

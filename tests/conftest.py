@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+import nst  # noqa: F401  (first, as in the app and CLI: it turns on TensorFlow's oneDNN before a test module imports TensorFlow)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 ASSETS = REPO / "assets"

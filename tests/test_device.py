@@ -1,6 +1,7 @@
 """The device TensorFlow computes on, the convolution formulation per device, and the switch
 that turns off the VGG19 weights fallbacks. The GPU formulation runs here on the CPU."""
 
+import os
 import subprocess
 import sys
 import time
@@ -62,8 +63,17 @@ def test_gpu_warning_only_when_a_driver_is_there_but_tensorflow_computes_on_cpu(
 
 
 def test_formulation_per_device() -> None:
-    assert device.formulation(device.choose_device([])) == "transposed"
-    assert device.formulation(device.choose_device([T4])) == "direct"
+    cpu, gpu = device.choose_device([]), device.choose_device([T4])
+    assert device.formulation(cpu, onednn_on=True) == "transposed"
+    assert device.formulation(cpu, onednn_on=False) == "direct"
+    assert device.formulation(gpu, onednn_on=True) == device.formulation(gpu) == "direct"
+
+
+def test_the_library_turns_onednn_on_unless_told_otherwise() -> None:
+    """conftest imports nst before any test module imports TensorFlow, as the app and CLI do."""
+    told_off = os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0"
+    assert device.onednn() != told_off
+    assert device.formulation(device.cpu()) == ("direct" if told_off else "transposed")
 
 
 def test_nvidia_driver_probes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
