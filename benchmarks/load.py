@@ -56,6 +56,13 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def free_port() -> int:
+    """A localhost port no one listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def start_server(port: int, **settings: str) -> subprocess.Popen:
     """The app on ``port``, with ``settings`` added to its environment."""
     env = {
@@ -134,9 +141,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=30, help="optimization time budget, s")
     args = parser.parse_args()
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     server = start_server(port)
     try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import tempfile
 import threading
@@ -31,7 +30,7 @@ from gradio_client import Client
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmarks
-from benchmarks.load import CONTENT, inputs, rss_mib, start_server
+from benchmarks.load import CONTENT, free_port, inputs, rss_mib, start_server
 from nst.cache import folder_size
 from nst.images import load_image
 from nst.options import MAX_UPLOAD_BYTES, MB
@@ -89,9 +88,7 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=900, help="stop after S seconds")
     args = parser.parse_args()
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     with tempfile.TemporaryDirectory(prefix="soak-") as temporary:
         folder = Path(temporary) / "cache"

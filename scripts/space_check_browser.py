@@ -60,8 +60,7 @@ BARE_ERROR_GRACE = 5  # seconds an "Error" badge may stand alone before a toast 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without these, Chromium keeps calling Google's hosts, which this network refuses.
-CHROMIUM_ARGS = [
-    "--headless",
+CHROMIUM_ARGS = [  # (the tests' browser too: tests/conftest.py)
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",

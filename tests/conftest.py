@@ -4,7 +4,6 @@ app served on localhost (as it is, and in the variants some tests need), and a h
 Servers and the browser are started once a session: each start costs seconds."""
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-import nst  # noqa: F401  (first, as in the app and CLI: it turns on TensorFlow's oneDNN before a test module imports TensorFlow)
+# First, as in the app and CLI: importing nst turns on TensorFlow's oneDNN (nst/__init__.py)
+# before any test module imports TensorFlow.
+import nst  # noqa: F401
+from scripts.space_check_browser import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -213,19 +215,6 @@ def disk_server(servers: Servers) -> Server:
 def app_url(app_server: Server) -> str:
     """The real app (`python app.py`) served on a free localhost port for the whole session."""
     return app_server.url
-
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Without these, Chromium keeps calling Google's hosts, which this network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="session")
