@@ -92,6 +92,8 @@ def test_optimize_from_the_fast_result_it_makes_then_compares_with_it(
     assert "Optimized · lbfgs from fast" in numbers and "to the painting" in numbers
     assert numbers.count("style loss") == 2  # both results' exact losses, one click away
     assert len(curve) and curve["step"].dtype.kind == "i"  # whole steps
+    fast_line = curve[curve["series"] == app.FAST_SERIES]["step"]  # spans the planned run
+    assert fast_line.max() == app.DEVICE_DEFAULTS[app.device.current().kind].steps
 
 
 def test_the_page_refuses_sizes_beyond_its_device_limit(photo: Path, painting: Path) -> None:

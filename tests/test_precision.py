@@ -181,9 +181,9 @@ def test_the_optimizer_runs_the_chosen_precision_and_the_result_says_so(
     monkeypatch.setattr(device, "cpu_flags", lambda: flags)
     options = OptimizeOptions(init="content", steps=2)
     job = pipeline.prepare(photo, [painting], Settings(size=64), optimize_options=options)
-    optimization = job.optimize()
-    first = next(iter(optimization)).losses["total"]  # of the content itself
-    result = job.measure(optimization.run())
+    steps = []
+    result = job.measure(job.optimize().run(steps.append))
+    first = steps[0].losses["total"]  # of the content itself
     assert result.made_by["precision"] == result.metrics()["precision"] == expected
     assert result.made_by["device"] == f"CPU, 2 threads, {expected}"
     assert f" · CPU, 2 threads, {expected} · " in report.made_by(result)
