@@ -39,12 +39,23 @@ FAST_BLOCK_SIDE = 1024
 # The slow path evaluates its loss and gradient block by block (`nst.vgg_blocks`, exactly the whole
 # image's) when the output's long side exceeds BLOCKWISE_ABOVE; peak memory then follows the
 # block, BLOCK_SIZE px square (its inner part, plus a margin of 96 px each side), not the image.
-# On 2 CPU cores the whole graph is always the faster (blocks cost about 2x its CPU time per
-# evaluation: two forward passes and the margins), but not the smaller beyond 1024 px: peak RSS
-# (`benchmarks/vgg_blocks.py`, targets and evaluations) 3.8 GB whole and 2.8 GB in blocks at
-# 1024 px, 11.6 GB whole and 3.9 GB in blocks at 2048 px (186 and 444 CPU seconds per evaluation).
+# On 2 CPU cores the whole graph is always the faster, but not the smaller beyond 1024 px: peak
+# RSS (`benchmarks/vgg_blocks.py`, targets and evaluations) 3.8 GB whole and 2.8 GB in blocks at
+# 1024 px, 11.6 GB whole and 3.9 GB in blocks at 2048 px. In blocks an evaluation costs
+# BLOCKWISE_COST times the whole graph's time per pixel: two forward passes instead of one, over
+# blocks 1.9x their inner area with the margins (2.8: 115 s an evaluation at 2048x1536 against
+# 10.4 s at 1024x768, in one default 4096 px run; README, "Print size").
 BLOCK_SIZE = 512
 BLOCKWISE_ABOVE = 1024
+BLOCKWISE_COST = 2.8
+
+
+def block_size(shape: tuple[int, int]) -> int | None:
+    """The block size of the slow path's passes over an image of ``shape`` (height, width):
+    `BLOCK_SIZE` when its long side exceeds `BLOCKWISE_ABOVE`, else None (the whole image)."""
+    return BLOCK_SIZE if max(shape) > BLOCKWISE_ABOVE else None
+
+
 # The page's tighter limits for a shared 2-core host (the library and the CLI take the above).
 # The page's largest output is the device's (`DeviceDefaults.page_max_size`).
 PAGE_MIN_SIZE = 128
@@ -148,20 +159,22 @@ class DeviceDefaults:
     seconds_per_megapixel: float
 
 
-# On 2 CPU cores: 50 L-BFGS evaluations at 512 px take about a minute (benchmarks/slow.py).
-# Coarse-to-fine is an option, not the default: upsampling a coarse result loses most of its
-# style statistics (the style loss jumps back near the content image's), so the coarse
-# evaluations were wasted in every schedule measured.
+# On 2 CPU cores: 50 L-BFGS evaluations at 512 px take a few minutes at most (benchmarks/slow.py).
+# Larger outputs are solved at this working size first (`nst.schedule`); at the working size
+# itself coarse-to-fine did not pay: upsampling a coarse result loses most of its style
+# statistics, so the coarse evaluations were wasted in every schedule measured there.
 # On a GPU, one evaluation at 1024 px took 14 ms on an H100 (../shared/notes/gpu-anchor.md, a
 # PyTorch re-statement of the objective), so a T4, some 8x slower, does 500 in about a minute:
 # a converged result at twice the size (our L-BFGS reached the tutorial's 1000-step loss in
 # 250-300 evaluations on the CPU).
 # The page's largest output: on 2 CPU cores 2048 px, whose default run over three scales takes
-# a few minutes (the estimate is shown); on a GPU print size.
-# Seconds per megapixel: CPU from `benchmarks/slow.py --speed 512 1024` on this project's 2-core
-# machine; GPU from the H100 figure above, times 8 for a T4.
+# about 17 minutes (the estimate is shown; the page's longest time budget, 10 minutes, ends it
+# sooner); on a GPU print size.
+# Seconds per megapixel of one evaluation with the whole graph (in blocks, times BLOCKWISE_COST):
+# CPU 14, from 2.9 s at 512x384 and 10.4 s at 1024x768 on 2 cores of an AVX2 EPYC with oneDNN
+# (README, "Measured"); GPU from the H100 figure above, times 8 for a T4.
 DEVICE_DEFAULTS = {
-    "CPU": DeviceDefaults(size=512, steps=50, page_max_size=2048, seconds_per_megapixel=8.0),
+    "CPU": DeviceDefaults(size=512, steps=50, page_max_size=2048, seconds_per_megapixel=14.0),
     "GPU": DeviceDefaults(size=1024, steps=500, page_max_size=4096, seconds_per_megapixel=0.15),
 }
 # Moves in color (zero mean over R, G, B) change VGG19's features far less than moves in

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from nst.options import BLOCKWISE_COST, block_size
 from nst.targets import scaled_shape
 
 
@@ -46,8 +47,17 @@ def schedule(shape: tuple[int, int], steps: int, scales: int) -> tuple[Scale, ..
 
 
 def estimate_seconds(scales: tuple[Scale, ...], seconds_per_megapixel: float) -> float:
-    """The run's time, from one evaluation's measured cost per megapixel on the device."""
-    return sum(s.steps * s.shape[0] * s.shape[1] / 1e6 * seconds_per_megapixel for s in scales)
+    """The run's time, from one evaluation's measured cost per megapixel on the device with the
+    whole graph (`BLOCKWISE_COST` times that where the scale is evaluated in blocks)."""
+    return sum(
+        s.steps
+        * s.shape[0]
+        * s.shape[1]
+        / 1e6
+        * seconds_per_megapixel
+        * (1.0 if block_size(s.shape) is None else BLOCKWISE_COST)
+        for s in scales
+    )
 
 
 def deadlines(scales: tuple[Scale, ...], time_budget: float) -> tuple[float, ...]:

@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import tensorflow as tf
 
-from nst.options import BLOCK_SIZE, BLOCKWISE_ABOVE
 from nst.vgg import CONV_LAYERS, FeatureExtractor, pools_before
 
 if TYPE_CHECKING:
@@ -46,12 +45,6 @@ if TYPE_CHECKING:
 
 # Where one block's features lie in the whole image's grid at each layer: (rows, columns).
 Windows = dict[str, tuple[slice, slice]]
-
-
-def auto_size(shape: tuple[int, int]) -> int | None:
-    """The block size for an image of ``shape`` (height, width): `BLOCK_SIZE` when its long side
-    exceeds `BLOCKWISE_ABOVE`, else None (the whole image at once)."""
-    return BLOCK_SIZE if max(shape) > BLOCKWISE_ABOVE else None
 
 
 def _path(layers: Sequence[str]) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from nst.options import BLOCK_SIZE, BLOCKWISE_COST, block_size
 from nst.schedule import Scale, deadlines, estimate_seconds, scale_count, schedule
 
 
@@ -26,9 +27,11 @@ def test_the_evaluations_add_up(steps: int, scales: int) -> None:
     assert [s.steps for s in planned] == sorted((s.steps for s in planned), reverse=True)
 
 
-def test_the_estimate_counts_every_scales_pixels() -> None:
-    scales = (Scale((500, 1000), 10), Scale((1000, 2000), 2))
-    assert estimate_seconds(scales, 3.0) == pytest.approx(10 * 0.5 * 3 + 2 * 2.0 * 3)
+def test_the_estimate_counts_every_scales_pixels_and_the_cost_of_blocks() -> None:
+    scales = (Scale((500, 1000), 10), Scale((1000, 2000), 2))  # whole, then in blocks
+    assert [block_size(s.shape) for s in scales] == [None, BLOCK_SIZE]
+    expected = 10 * 0.5 * 3 + 2 * 2.0 * 3 * BLOCKWISE_COST
+    assert estimate_seconds(scales, 3.0) == pytest.approx(expected)
 
 
 def test_a_time_budget_is_shared_out_by_each_scales_estimated_time() -> None:
