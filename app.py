@@ -324,7 +324,7 @@ def optimize_estimate(size: float, time_budget: float | None, content: str | Non
         scale = long_side / max(width, height)
         height, width = round(height * scale), round(width * scale)
     scales = schedule((height, width), defaults.steps, scale_count(long_side, defaults.size))
-    seconds = estimate_seconds(scales, defaults.seconds_per_megapixel)
+    seconds = estimate_seconds(scales, defaults)
     over = f" over {len(scales)} scales" if len(scales) > 1 else ""
     text = f"Optimize at {long_side} px: about {_duration(seconds)}{over} on {where.label}"
     if time_budget and time_budget < seconds:

@@ -15,10 +15,10 @@ from typing import Any, Literal
 import numpy as np
 import tensorflow as tf
 
-from nst import vgg_blocks
+from nst import device, vgg_blocks
 from nst.errors import InputError
 from nst.images import resize, resize_map
-from nst.options import DEFAULT, MIN_SIDE, TUTORIAL, LossPreset, block_size
+from nst.options import DEFAULT, DEVICE_DEFAULTS, MIN_SIDE, TUTORIAL, LossPreset
 from nst.targets import Targets
 from nst.vgg import FeatureExtractor, feature_extractor
 
@@ -81,8 +81,9 @@ class StyleLoss:
 
     The loss is made of sums over locations (`statistics`) and terms of those sums (`terms`),
     so it can be computed block by block (`nst.vgg_blocks`). ``block_size`` says how VGG19 sees the
-    images, the targets' and the loss's: whole (None), in blocks of that many px, or "auto"
-    (`nst.options.block_size` of each image's size); the values are the same.
+    images, the targets' and the loss's: whole (None), in blocks of that many px, or "auto" (by
+    the device and each image's size, `nst.options.DeviceDefaults.block_size`); the values are
+    the same.
     """
 
     def __init__(
@@ -130,7 +131,9 @@ class StyleLoss:
         self.content_factors = self._factors(preset.content_layers, self.content_targets)
 
     def _blocks_for(self, shape: tuple[int, int]) -> int | None:
-        return block_size(shape) if self._block_size == "auto" else self._block_size
+        if self._block_size == "auto":
+            return DEVICE_DEFAULTS[device.current().kind].block_size(shape)
+        return self._block_size
 
     def _summed(self, image: tf.Tensor, statistics: Callable, size: int | None) -> Any:
         """``statistics`` of the image's features (see `nst.vgg_blocks.summed`), whole or in blocks

@@ -213,7 +213,9 @@ def optimize(
         steps = UNLIMITED if options.time_budget is not None else defaults.steps
     deadlines = None
     if options.time_budget is not None:  # shared out as a default run's time would be
-        deadlines = schedule_deadlines(schedule(shape, defaults.steps, scales), options.time_budget)
+        deadlines = schedule_deadlines(
+            schedule(shape, defaults.steps, scales), options.time_budget, defaults
+        )
     plan = Plan(
         content=content,
         targets=targets,

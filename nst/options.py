@@ -37,23 +37,14 @@ FAST_BYTES_PER_PIXEL = 300
 FAST_WHOLE_MEMORY = 2 * 2**30
 FAST_BLOCK_SIDE = 1024
 # The slow path evaluates its loss and gradient block by block (`nst.vgg_blocks`, exactly the whole
-# image's) when the output's long side exceeds BLOCKWISE_ABOVE; peak memory then follows the
-# block, BLOCK_SIZE px square (its inner part, plus a margin of 96 px each side), not the image.
-# On 2 CPU cores the whole graph is always the faster, but not the smaller beyond 1024 px: peak
-# RSS (`benchmarks/vgg_blocks.py`, targets and evaluations) 3.8 GB whole and 2.8 GB in blocks at
-# 1024 px, 11.6 GB whole and 3.9 GB in blocks at 2048 px. In blocks an evaluation costs
-# BLOCKWISE_COST times the whole graph's time per pixel: two forward passes instead of one, over
-# blocks 1.9x their inner area with the margins (2.8: 115 s an evaluation at 2048x1536 against
-# 10.4 s at 1024x768, in one default 4096 px run; README, "Print size").
+# image's) when the output's long side exceeds the device's `DeviceDefaults.blockwise_above`;
+# peak memory then follows the block, BLOCK_SIZE px square (its inner part, plus a margin of 96
+# px each side), not the image. In blocks an evaluation costs BLOCKWISE_COST times the whole
+# graph's time per pixel: two forward passes instead of one, over blocks 1.9x their inner area
+# with the margins (2.8: 115 s an evaluation at 2048x1536 against 10.4 s at 1024x768, in one
+# default 4096 px run on 2 CPU cores; README, "Print size").
 BLOCK_SIZE = 512
-BLOCKWISE_ABOVE = 1024
 BLOCKWISE_COST = 2.8
-
-
-def block_size(shape: tuple[int, int]) -> int | None:
-    """The block size of the slow path's passes over an image of ``shape`` (height, width):
-    `BLOCK_SIZE` when its long side exceeds `BLOCKWISE_ABOVE`, else None (the whole image)."""
-    return BLOCK_SIZE if max(shape) > BLOCKWISE_ABOVE else None
 
 
 # The page's tighter limits for a shared 2-core host (the library and the CLI take the above).
@@ -150,13 +141,25 @@ STYLE_EMPHASIS = {"subtle": 0.3, "balanced": 1.0, "strong": 3.0}
 class DeviceDefaults:
     """What a good result costs on one kind of device: the page's output size (also the working
     size that larger outputs are solved at first, `nst.schedule`), the optimizer's evaluations
-    when no time budget ends the run first, the page's largest output, and one evaluation's
-    measured seconds per megapixel (for the page's estimate)."""
+    when no time budget ends the run first, the page's largest output, one evaluation's
+    measured seconds per megapixel (for the page's estimate), and the long side above which
+    VGG19's passes run in blocks (`block_size`)."""
 
     size: int
     steps: int
     page_max_size: int
     seconds_per_megapixel: float
+    blockwise_above: int
+
+    def block_size(self, shape: tuple[int, int]) -> int | None:
+        """The block size of the slow path's passes over an image of ``shape`` (height, width):
+        `BLOCK_SIZE` above `blockwise_above`, else None (the whole image at once)."""
+        return BLOCK_SIZE if max(shape) > self.blockwise_above else None
+
+    def seconds_per_evaluation(self, shape: tuple[int, int]) -> float:
+        """One evaluation's estimated time at ``shape``, whole or in blocks."""
+        seconds = shape[0] * shape[1] / 1e6 * self.seconds_per_megapixel
+        return seconds if self.block_size(shape) is None else seconds * BLOCKWISE_COST
 
 
 # On 2 CPU cores: 50 L-BFGS evaluations at 512 px take a few minutes at most (benchmarks/slow.py).
@@ -173,9 +176,18 @@ class DeviceDefaults:
 # Seconds per megapixel of one evaluation with the whole graph (in blocks, times BLOCKWISE_COST):
 # CPU 14, from 2.9 s at 512x384 and 10.4 s at 1024x768 on 2 cores of an AVX2 EPYC with oneDNN
 # (README, "Measured"); GPU from the H100 figure above, times 8 for a T4.
+# In blocks above: on a CPU 1024 px, where the whole graph stops being the smaller (it is always
+# the faster): peak RSS (`benchmarks/vgg_blocks.py`, targets and evaluations) 3.8 GB whole and
+# 2.8 GB in blocks at 1024 px, 11.6 GB whole and 3.9 GB in blocks at 2048 px. On a GPU by its
+# memory: the 2048 px whole graph (11.6 GB) fits a T4's 16 GB, the smallest GPU a Space offers;
+# 4096 px would need about four times that.
 DEVICE_DEFAULTS = {
-    "CPU": DeviceDefaults(size=512, steps=50, page_max_size=2048, seconds_per_megapixel=14.0),
-    "GPU": DeviceDefaults(size=1024, steps=500, page_max_size=4096, seconds_per_megapixel=0.15),
+    "CPU": DeviceDefaults(
+        size=512, steps=50, page_max_size=2048, seconds_per_megapixel=14.0, blockwise_above=1024
+    ),
+    "GPU": DeviceDefaults(
+        size=1024, steps=500, page_max_size=4096, seconds_per_megapixel=0.15, blockwise_above=2048
+    ),
 }
 # Moves in color (zero mean over R, G, B) change VGG19's features far less than moves in
 # brightness, so the loss is flatter along them and L-BFGS's one-number initial Hessian steps too

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from nst.options import BLOCKWISE_COST, block_size
+from nst.options import DeviceDefaults
 from nst.targets import scaled_shape
 
 
@@ -46,25 +46,19 @@ def schedule(shape: tuple[int, int], steps: int, scales: int) -> tuple[Scale, ..
     return tuple(Scale(size, count) for size, count in zip(sizes, counts, strict=True))
 
 
-def estimate_seconds(scales: tuple[Scale, ...], seconds_per_megapixel: float) -> float:
-    """The run's time, from one evaluation's measured cost per megapixel on the device with the
-    whole graph (`BLOCKWISE_COST` times that where the scale is evaluated in blocks)."""
-    return sum(
-        s.steps
-        * s.shape[0]
-        * s.shape[1]
-        / 1e6
-        * seconds_per_megapixel
-        * (1.0 if block_size(s.shape) is None else BLOCKWISE_COST)
-        for s in scales
-    )
+def estimate_seconds(scales: tuple[Scale, ...], defaults: DeviceDefaults) -> float:
+    """The run's time on a device, from its measured cost of one evaluation (whole or in
+    blocks, `DeviceDefaults.seconds_per_evaluation`)."""
+    return sum(scale.steps * defaults.seconds_per_evaluation(scale.shape) for scale in scales)
 
 
-def deadlines(scales: tuple[Scale, ...], time_budget: float) -> tuple[float, ...]:
+def deadlines(
+    scales: tuple[Scale, ...], time_budget: float, defaults: DeviceDefaults
+) -> tuple[float, ...]:
     """When a time budget ends a run of ``scales``: the seconds from the start by which each scale
     ends, in proportion to its share of the scales' estimated time, so every scale gets its
     share (the last ends with the budget)."""
-    seconds = [estimate_seconds((scale,), 1.0) for scale in scales]
+    seconds = [estimate_seconds((scale,), defaults) for scale in scales]
     total, elapsed, ends = sum(seconds), 0.0, []
     for share in seconds:
         elapsed += share
