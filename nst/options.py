@@ -200,7 +200,7 @@ COLOR_GAIN = 4.0
 # at 512 px.
 HISTORY = 40
 # The history's memory at most (two float32 image-sized tensors per step): all 40 steps up to
-# about 1500 px, 5 at 4096×2730.
+# about 1500 px, 5 at 4096×2730, 4 at 4096×3072.
 HISTORY_BYTES = 1_500_000_000
 
 
