@@ -253,7 +253,7 @@ def run_optimize(
     result first. Under the result: how it compares with the fast one (`report.versus_fast`)
     and both results' exact losses."""
     curve: list[dict] = []
-    fast_loss, planned = None, None
+    fast_loss = None
     made, shown = None, (gr.skip(), gr.skip())  # the fast result made here, as last shown
     try:
         job = inputs.job()
@@ -267,11 +267,14 @@ def run_optimize(
         for step in run:
             best = step.best_losses.get("total", step.losses["total"])
             curve.append({"step": step.step, "loss": best, "series": OPTIMIZED_SERIES})
-            fast_loss, planned = run.fast_loss, step.planned_steps
+            fast_loss = run.fast_loss
             if step.preview is not None:
-                status = _progress(step, job.optimize_options.time_budget)
+                fraction = _fraction(step, job.optimize_options.time_budget)
+                status = _progress(step, fraction)
                 preview = to_uint8(_small(step.preview))
-                yield gr.skip(), gr.skip(), preview, status, _curve(curve, fast_loss, planned)
+                # The run's expected length, so the axis spans it from the start.
+                expected = round(step.step / fraction) if fraction else None
+                yield gr.skip(), gr.skip(), preview, status, _curve(curve, fast_loss, expected)
         result = job.measure(run.result)
         numbers = _numbers(result)
         if start is not None:
@@ -285,16 +288,20 @@ def run_optimize(
         return
     finally:
         _return_freed_memory()
-    yield *shown, to_uint8(result.image), numbers, _curve(curve, fast_loss, planned)
+    yield *shown, to_uint8(result.image), numbers, _curve(curve, fast_loss, None)
 
 
-def _progress(step: Progress, time_budget: float | None) -> str:
-    """The optimization's step, the time it has left, and a progress bar (by the time budget,
-    or by the planned steps where those end it sooner)."""
+def _fraction(step: Progress, time_budget: float | None) -> float:
+    """How much of the run is done: by the time budget, or by the planned steps where those end
+    it sooner; 0 when neither is known."""
     done = [step.seconds / time_budget] if time_budget else []
     if step.planned_steps:
         done.append(step.step / step.planned_steps)
-    fraction = min(max(done, default=0.0), 1.0)
+    return min(max(done, default=0.0), 1.0)
+
+
+def _progress(step: Progress, fraction: float) -> str:
+    """The optimization's step, the time it has left, and a progress bar (``fraction`` done)."""
     left = f" · {step.seconds * (1 - fraction) / fraction:.0f} s left" if fraction else ""
     bar = f'<progress value="{fraction:.3f}" max="1"></progress>'
     scale = ""
@@ -348,13 +355,13 @@ def _versus(result: pipeline.Result, fast_losses: dict) -> str:
     return f"{report.made_by(result)}  \n**{versus}.**  \n{exact}"
 
 
-def _curve(points: list[dict], fast_loss: float | None, planned_steps: int | None) -> pd.DataFrame:
-    """Optimizer loss per step, with the fast result's loss (same objective) as a flat line to the
-    planned end of the run, so the axis spans the whole run from its start (its ticks are then
-    whole steps, not the halves a plot of the first few steps would show)."""
+def _curve(points: list[dict], fast_loss: float | None, expected_steps: int | None) -> pd.DataFrame:
+    """Optimizer loss per step, with the fast result's loss (same objective) as a flat line; while
+    the run lasts the line reaches its expected end, so the axis spans the whole run from the
+    start (its ticks then count whole steps, not the halves a plot of a few steps shows)."""
     rows = list(points)
     if fast_loss is not None and points:
-        ends = (points[0]["step"], max(points[-1]["step"], planned_steps or 0))
+        ends = (points[0]["step"], max(points[-1]["step"], expected_steps or 0))
         rows += [{"step": step, "loss": fast_loss, "series": FAST_SERIES} for step in ends]
     return pd.DataFrame(rows, columns=["step", "loss", "series"])
 
