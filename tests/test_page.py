@@ -10,6 +10,7 @@ import pytest
 import app
 from app import MEASURING, PageInputs, measure_fast, run_fast, run_optimize
 from nst.images import load_image
+from nst.optimize import Progress
 
 
 def _inputs(photo: Path, painting: Path, **values) -> PageInputs:
@@ -92,13 +93,22 @@ def test_optimize_from_the_fast_result_it_makes_then_compares_with_it(
     assert "Optimized · lbfgs from fast" in numbers and "to the painting" in numbers
     assert numbers.count("style loss") == 2  # both results' exact losses, one click away
     assert len(curve) and curve["step"].dtype.kind == "i"  # whole steps
-    # While it ran, the fast result's line reached the run's expected end (by the time budget),
-    # so the axis spanned the whole run; at the end it spans the steps made.
-    first = next(item[4] for item in shown[1:] if isinstance(item[2], np.ndarray))
-    ends = first.groupby("series")["step"].max()
-    assert ends[app.FAST_SERIES] > ends[app.OPTIMIZED_SERIES]
-    ends = curve.groupby("series")["step"].max()
+    ends = curve.groupby("series")["step"].max()  # at the end, the fast line spans the steps made
     assert ends[app.FAST_SERIES] == ends[app.OPTIMIZED_SERIES]
+
+
+def test_while_it_runs_the_curve_spans_the_runs_expected_length() -> None:
+    """The fast result's line reaches the run's expected end, so the axis spans the whole run
+    from the start (a plot of a few steps would count them in halves)."""
+    step = Progress(step=5, seconds=15.0, size=(85, 128), losses={"total": 1.0})
+    fraction = app._fraction(step, time_budget=60.0)
+    assert fraction == 0.25
+    assert app._fraction(replace(step, planned_steps=10), time_budget=60.0) == 0.5  # sooner
+    points = [{"step": n, "loss": 2.0 / n, "series": app.OPTIMIZED_SERIES} for n in range(1, 6)]
+    curve = app._curve(points, 0.5, round(step.step / fraction))
+    ends = curve.groupby("series")["step"].max()
+    assert (ends[app.OPTIMIZED_SERIES], ends[app.FAST_SERIES]) == (5, 20)
+    assert curve["step"].dtype.kind == "i"
 
 
 def test_the_page_refuses_sizes_beyond_its_device_limit(photo: Path, painting: Path) -> None:
