@@ -162,7 +162,7 @@ class DeviceDefaults:
         return seconds if self.block_size(shape) is None else seconds * BLOCKWISE_COST
 
 
-# On 2 CPU cores: 50 L-BFGS evaluations at 512 px take a few minutes at most (benchmarks/slow.py).
+# On 2 CPU cores: 50 L-BFGS evaluations at 512 px take about two minutes (benchmarks/slow.py).
 # Larger outputs are solved at this working size first (`nst.schedule`); at the working size
 # itself coarse-to-fine did not pay: upsampling a coarse result loses most of its style
 # statistics, so the coarse evaluations were wasted in every schedule measured there.
