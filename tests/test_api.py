@@ -18,7 +18,9 @@ def client(app_url: str):
 
 
 def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None:
-    inputs = page_inputs(photo, painting, 192, time_budget=10)
+    # 15 s, not the page's shortest 10: the budget includes computing the targets, and on a busy
+    # 2-core machine 10 s once left time for the fast image's own evaluation only.
+    inputs = page_inputs(photo, painting, 192, time_budget=15)
     fast_path, fast_numbers = client.predict(**inputs.api("fast"), api_name="/fast")
     fast_image = np.asarray(Image.open(fast_path))
     assert fast_image.shape == (128, 192, 3)
