@@ -41,11 +41,11 @@ FAST_BLOCK_SIDE = 1024
 # peak memory then follows the block, BLOCK_SIZE px square (its inner part, plus a margin of 96
 # px each side), not the image. In blocks an evaluation costs BLOCKWISE_COST times the whole
 # graph's time per pixel: two forward passes instead of one, over blocks 1.9x their inner area
-# with the margins (2.8: 115 s an evaluation at 2048x1536 against 10.4 s at 1024x768, in one
-# default 4096 px run on 2 CPU cores; README, "Print size").
+# with the margins (per pixel, 2.7x at 2048x1536, 116 s an evaluation, and 2.8x at 4096x3072,
+# 486 s, against 10.8 s whole at 1024x768: medians of one default 4096 px run on 2 CPU cores;
+# README, "Print size").
 BLOCK_SIZE = 512
 BLOCKWISE_COST = 2.8
-
 
 # The page's tighter limits for a shared 2-core host (the library and the CLI take the above).
 # The page's largest output is the device's (`DeviceDefaults.page_max_size`).
