@@ -1,8 +1,6 @@
 """`python -m nst compare`: both paths, four files, and metrics that equal `python -m nst score`."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,19 +14,13 @@ CONTENT = REPO / "assets" / "content_chelsea.jpg"
 STYLE = REPO / "assets" / "style_swirls.jpg"
 
 
-def _nst(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "nst", *args], cwd=REPO, capture_output=True, text=True, timeout=600
-    )
-
-
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`python -m nst compare` (`sys.exit(cli.main())`), run in this process: a new one would
+    spend 10 s importing TensorFlow."""
     out = tmp_path_factory.mktemp("compare")
-    done = _nst(
-        "compare", str(CONTENT), str(STYLE), "-o", str(out), "--size", "128", "--time-budget", "8"
-    )
-    assert done.returncode == 0, done.stderr
+    args = ["compare", str(CONTENT), str(STYLE), "-o", str(out), "--size", "128"]
+    assert cli.main([*args, "--steps", "5"]) == 0  # steps, not seconds: the same on a busy machine
     return out
 
 
@@ -57,7 +49,6 @@ def test_metrics_say_what_made_each_image(compared: Path) -> None:
 def test_metrics_equal_what_score_prints(
     compared: Path, name: str, capsys: pytest.CaptureFixture
 ) -> None:
-    # In this process: a `python -m nst score` process spends 10 s importing TensorFlow.
     assert cli.main(["score", str(CONTENT), str(STYLE), str(compared / f"{name}.png")]) == 0
     scored = json.loads(capsys.readouterr().out)
     metrics = json.loads((compared / "metrics.json").read_text())[name]
