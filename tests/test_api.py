@@ -18,12 +18,13 @@ def client(app_url: str):
 
 
 def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None:
-    # 15 s, not the page's shortest 10: the budget includes computing the targets, and on a busy
-    # 2-core machine 10 s once left time for the fast image's own evaluation only.
-    inputs = page_inputs(photo, painting, 192, time_budget=15)
+    # The page's shortest budget, at 128 px (0.2 s an evaluation): room for many evaluations
+    # even on a busy 2-core machine. (The budget includes computing the targets; at 192 px, under
+    # load, 10 s once left only the fast image's own evaluation.)
+    inputs = page_inputs(photo, painting, 128, time_budget=10)
     fast_path, fast_numbers = client.predict(**inputs.api("fast"), api_name="/fast")
     fast_image = np.asarray(Image.open(fast_path))
-    assert fast_image.shape == (128, 192, 3)
+    assert fast_image.shape == (85, 128, 3)
     assert "lite" in fast_numbers and "measuring losses" in fast_numbers
     fast_shown = gradio_client.handle_file(fast_path)
     with_losses = client.predict(
