@@ -28,8 +28,10 @@ $(CUDA_STAMP): $(STAMP)
 run: $(SETUP)
 	$(PY) app.py
 
+# Two workers: the tests of served apps and the browser (mostly waiting: on time budgets, sweeps,
+# pages) on one, the rest shared (tests/conftest.py groups them).
 test: $(SETUP)
-	$(PY) -m pytest
+	$(PY) -m pytest --numprocesses 2 --dist loadgroup
 
 # The app as a Hugging Face Space builds and runs it (fresh venv, requirements.txt only), used
 # in a browser; the dev venv only drives the browser (Playwright). See scripts/space_check.sh.

@@ -152,6 +152,16 @@ def _servers_used(items: list[pytest.Item]) -> set[str]:
     return used & SERVERS.keys()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs two workers (pytest-xdist, ``--dist loadgroup``): every test of a served
+    app or of the browser goes to one of them, so each server starts once, and their waits (on
+    time budgets, sweeps, the browser) overlap the other worker's computing."""
+    for item in items:
+        if _servers_used([item]) or "browser" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("served"))
+
+
 class Servers:
     """The session's servers by fixture name, each started once."""
 
