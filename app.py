@@ -358,7 +358,7 @@ def _versus(result: pipeline.Result, fast_losses: dict) -> str:
 def _curve(points: list[dict], fast_loss: float | None, expected_steps: int | None) -> pd.DataFrame:
     """Optimizer loss per step, with the fast result's loss (same objective) as a flat line; while
     the run lasts the line reaches its expected end, so the axis spans the whole run from the
-    start (its ticks then count whole steps, not the halves a plot of a few steps shows)."""
+    start instead of stretching at every preview."""
     rows = list(points)
     if fast_loss is not None and points:
         ends = (points[0]["step"], max(points[-1]["step"], expected_steps or 0))
@@ -647,6 +647,8 @@ def layout() -> Page:
                     color="series",
                     label="Optimizer loss",
                     y_title="loss (optimizer's objective)",
+                    x_axis_format="d",  # Vega-Lite then ticks whole steps, never halves
+                    elem_id="curve",
                 )
             inside_vgg_tab = _inside_vgg()
     return Page(

@@ -6,6 +6,7 @@ where Debian's Chromium (/usr/bin/chromium) is not installed (conftest's `browse
 """
 
 import io
+import re
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -291,6 +292,13 @@ def test_fast_and_optimize_side_by_side_and_a_painted_mask_keeps_the_photo_unpai
     # Both results carry the same measure, so the page answers "which is closer to the style".
     fast_numbers = page.locator("#fast-numbers").text_content()
     assert "content loss" in fast_numbers and "content loss" in numbers
+    # The curve's axis counts whole steps, however few the run made.
+    ticks = page.evaluate(
+        """[...document.querySelectorAll(
+            '#curve g.role-axis[aria-label^="X-axis"] g.role-axis-label text'
+        )].map((label) => label.textContent)"""
+    )
+    assert ticks and all(re.fullmatch(r"\d+", tick) for tick in ticks), ticks
 
     # A changed input makes both results stale: they leave the page, nothing old is compared.
     _set_number(page, "Output long side (px)", 224)

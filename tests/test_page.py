@@ -99,7 +99,7 @@ def test_optimize_from_the_fast_result_it_makes_then_compares_with_it(
 
 def test_while_it_runs_the_curve_spans_the_runs_expected_length() -> None:
     """The fast result's line reaches the run's expected end, so the axis spans the whole run
-    from the start (a plot of a few steps would count them in halves)."""
+    from the start instead of stretching at every preview."""
     step = Progress(step=5, seconds=15.0, size=(85, 128), losses={"total": 1.0})
     fraction = app._fraction(step, time_budget=60.0)
     assert fraction == 0.25
