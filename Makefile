@@ -29,7 +29,7 @@ run: $(SETUP)
 	$(PY) app.py
 
 # Two workers: the tests of served apps and the browser (mostly waiting: on time budgets, sweeps,
-# pages) on one, the rest shared (tests/conftest.py groups them).
+# pages) on one, the other tests spread over both (tests/conftest.py groups them).
 test: $(SETUP)
 	$(PY) -m pytest --numprocesses 2 --dist loadgroup
 

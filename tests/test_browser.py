@@ -260,7 +260,7 @@ def test_fast_and_optimize_side_by_side_and_a_painted_mask_keeps_the_photo_unpai
     page = _open(browser, app_url)
     _small_problem(page, photo, painting, time_budget=10)
     _paint_left_part(page)
-    page.screenshot(path=SCREENSHOTS / "1-mask-painted.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS / "0-mask-painted.png", full_page=True)
 
     page.click("#fast")
     page.wait_for_function(
