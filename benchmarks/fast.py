@@ -108,7 +108,7 @@ def main() -> None:
                 stylizations.append(result.seconds)
             height, width = result.image.shape[:2]
             print(
-                f"| {result.made_by['engine']} | {width}×{height} | "
+                f"| {result.recipe['engine']} | {width}×{height} | "
                 f"{statistics.median(totals):.3f} | "
                 f"{statistics.median(stylizations):.3f} | {min(totals):.3f}–{max(totals):.3f} |"
             )

@@ -30,13 +30,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmarks
 
-import numpy as np
-from scipy import ndimage
 
 from benchmarks.fast import cpu_model, load_average
 from nst import pipeline
-from nst.color import _RGB_TO_YIQ
 from nst.images import load_image, resize_style
+from nst.metrics import high_frequency_energy, mean_color_distance
 from nst.options import COLORS, FastOptions, OptimizeOptions, Settings
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -50,17 +48,6 @@ PAIRS = (
     ("content_chelsea.jpg", "style_udnie.jpg"),
     ("content_coffee.jpg", "style_the_scream.jpg"),
 )
-
-
-def high_frequency_energy(image: np.ndarray) -> float:
-    """Mean squared Laplacian of the luminance (values in [0, 1]): fine detail and edges."""
-    luminance = image @ _RGB_TO_YIQ[0]
-    return float(np.mean(ndimage.laplace(luminance.astype(np.float64)) ** 2))
-
-
-def mean_color_distance(image: np.ndarray, photo: np.ndarray) -> float:
-    """Euclidean distance between the mean RGB colors of two images (values in [0, 1])."""
-    return float(np.linalg.norm(image.mean(axis=(0, 1)) - photo.mean(axis=(0, 1))))
 
 
 def falling_range(scales: list[float], values: list[float]) -> tuple[float, float]:
@@ -159,7 +146,7 @@ def colors(args: argparse.Namespace) -> None:
             for colors in COLORS:
                 settings = Settings(size=args.size, colors=colors)
                 job, result = run(path, ASSETS / content, ASSETS / style, settings, args.steps)
-                loss = job.measure(result).losses["style_loss"]
+                loss = job.scored(result).losses["style_loss"]
                 plain_loss = plain_loss or loss  # "style" comes first
                 photo_loss = job.score(job.content)["style_loss"]
                 loss_as_given = as_given.score(result.image)["style_loss"]

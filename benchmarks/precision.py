@@ -87,7 +87,7 @@ def main() -> None:
         return
     if not SHARED_IMAGES.is_dir():
         sys.exit(f"needs the shared test images at {SHARED_IMAGES}")
-    flags = device.cpu_flags()
+    flags = device.cpu_info().flags
     print(
         f"{device.cpu().name or 'CPU'}, {device.cpu_threads()} threads; bfloat16 flags: "
         f"{sorted(set(device.BFLOAT16_FLAGS) & flags) or 'none'} "

@@ -12,11 +12,11 @@ import numpy as np
 
 from nst.images import resize
 
-_RGB_TO_YIQ = np.array(
+RGB_TO_YIQ = np.array(
     [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]],
     dtype=np.float32,
 )
-_YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
+YIQ_TO_RGB = np.linalg.inv(RGB_TO_YIQ).astype(np.float32)
 # Covariance eigenvalues below this (a standard deviation under 1/255 along some color
 # direction, as in a grey painting) are raised to it before inverting, so that JPEG noise along
 # a direction the style does not use is not magnified without bound.
@@ -26,9 +26,9 @@ _MIN_VARIANCE = (1 / 255) ** 2
 def preserve_color(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
     """The stylized image's luminance with the content's chrominance, at the stylized size."""
     content = resize(content, stylized.shape[:2])
-    yiq = content @ _RGB_TO_YIQ.T
-    yiq[..., 0] = stylized @ _RGB_TO_YIQ[0]
-    return np.clip(yiq @ _YIQ_TO_RGB.T, 0.0, 1.0).astype(np.float32)
+    yiq = content @ RGB_TO_YIQ.T
+    yiq[..., 0] = stylized @ RGB_TO_YIQ[0]
+    return np.clip(yiq @ YIQ_TO_RGB.T, 0.0, 1.0).astype(np.float32)
 
 
 def color_statistics(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from nst.options import DEVICE_DEFAULTS, DeviceDefaults
+
 Formulation = Literal["transposed", "direct"]
 FORMULATIONS: tuple[Formulation, ...] = ("transposed", "direct")
 NVIDIA_PROBE_PATHS = ("/proc/driver/nvidia/version",)
@@ -52,31 +54,34 @@ def cpu_threads() -> int:
         return os.cpu_count() or 1
 
 
+@dataclass(frozen=True)
+class CpuInfo:
+    """This CPU as Linux describes it in /proc/cpuinfo (empty where it does not)."""
+
+    model: str  # e.g. "AMD EPYC 9R14"
+    flags: frozenset[str]  # feature flags, e.g. "avx512_bf16"
+
+    def features(
+        self, names: Iterable[str] = ("avx2", "avx512f", "avx512_vnni", *BFLOAT16_FLAGS)
+    ) -> list[str]:
+        """Which of ``names`` (the instruction sets that decide TensorFlow's speed here) it has."""
+        return [name for name in names if name in self.flags]
+
+
 @functools.cache
-def _cpu_name() -> str:
+def cpu_info() -> CpuInfo:
+    """This machine's CPU, read once."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
             for line in cpuinfo:
                 key, _, value = line.partition(":")
-                if key.strip() == "model name":
-                    return " ".join(value.split())
+                fields.setdefault(key.strip(), " ".join(value.split()))
+                if not line.strip():  # the first processor's block is enough
+                    break
     except OSError:
         pass
-    return ""
-
-
-@functools.cache
-def cpu_flags() -> frozenset[str]:
-    """This CPU's feature flags, as Linux lists them in /proc/cpuinfo; empty where it does not."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
-            for line in cpuinfo:
-                key, _, value = line.partition(":")
-                if key.strip() == "flags":
-                    return frozenset(value.split())
-    except OSError:
-        pass
-    return frozenset()
+    return CpuInfo(fields.get("model name", ""), frozenset(fields.get("flags", "").split()))
 
 
 def native_bfloat16(flags: Iterable[str]) -> bool:
@@ -85,7 +90,7 @@ def native_bfloat16(flags: Iterable[str]) -> bool:
 
 
 def _visible_gpus() -> list[tuple[str, str]]:
-    import tensorflow as tf
+    from nst.runtime import tf
 
     gpus = []
     for gpu in tf.config.list_physical_devices("GPU"):
@@ -116,9 +121,15 @@ def current() -> Device:
     return choose_device()
 
 
+def defaults(where: Device | None = None) -> DeviceDefaults:
+    """What a good result costs on ``where`` (by default this process's device): the one lookup
+    of `nst.options.DEVICE_DEFAULTS`."""
+    return DEVICE_DEFAULTS[(where or current()).kind]
+
+
 def cpu() -> Device:
     """This machine's CPU, where onnxruntime runs the lite network."""
-    return Device("CPU", _cpu_name(), cpu_threads())
+    return Device("CPU", cpu_info().model, cpu_threads())
 
 
 def nvidia_driver_present(
@@ -177,11 +188,13 @@ def formulation(device: Device, onednn_on: bool | None = None) -> Formulation:
 def precision(requested: str, device: Device, flags: Iterable[str] | None = None) -> Precision:
     """The number format VGG19 computes in on ``device`` for the ``requested`` one
     (`nst.options.PRECISIONS`): "auto" is bfloat16 on a CPU that computes it natively (by its
-    ``flags``, by default this machine's `cpu_flags`), else float32; on a GPU float32, which
+    ``flags``, by default this machine's), else float32; on a GPU float32, which
     TensorFlow already runs as TF32 where the GPU has it.
     """
     if requested == "auto":
-        native = device.kind == "CPU" and native_bfloat16(cpu_flags() if flags is None else flags)
+        native = device.kind == "CPU" and native_bfloat16(
+            cpu_info().flags if flags is None else flags
+        )
         return "bfloat16" if native else "float32"
     if requested not in ("float32", "bfloat16"):
         raise ValueError(f"unknown precision {requested!r}")

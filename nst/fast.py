@@ -16,12 +16,14 @@ renders the content image with it in one forward pass. Two engines run the same 
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import socket
 import threading
 import time
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
 
 HUB_HANDLE = "https://tfhub.dev/google/magenta/arbitrary-image-stylization-v1-256/2"
 STYLE_SIDE = 256  # the style predictor's input, as both models were trained
+# Style vectors kept for style images seen again (the predictor's 100 numbers each).
+VECTORS_KEPT = 16
 # The transformer downsamples by 8; other sizes come out rounded up, so pad and crop back.
 _MULTIPLE = 8
 
@@ -83,11 +87,25 @@ class LiteEngine:
             None  # an nst.fast_blocks.BlockRenderer, made for the first image beyond one pass
         )
         self._blocks_lock = threading.Lock()
+        self._vectors: OrderedDict[bytes, np.ndarray] = OrderedDict()  # the latest last
+        self._vectors_lock = threading.Lock()
 
     def style_vector(self, style: np.ndarray) -> np.ndarray:
-        """(1, 256, 256, 3) style image to its (1, 1, 1, 100) style vector."""
+        """(1, 256, 256, 3) style image to its (1, 1, 1, 100) style vector; the same style image
+        again (a batch of photos, a clip's frames, a page's requests) reuses its vector."""
+        style = np.ascontiguousarray(style, np.float32)
+        key = hashlib.blake2b(style.tobytes(), digest_size=16).digest()
+        with self._vectors_lock:
+            if key in self._vectors:
+                self._vectors.move_to_end(key)
+                return self._vectors[key]
         name = self._predictor.get_inputs()[0].name
-        return self._predictor.run(None, {name: style.astype(np.float32)})[0]
+        vector = self._predictor.run(None, {name: style})[0]
+        with self._vectors_lock:
+            self._vectors[key] = vector
+            while len(self._vectors) > VECTORS_KEPT:
+                self._vectors.popitem(last=False)
+        return vector
 
     def render(self, content: np.ndarray, vector: np.ndarray) -> np.ndarray:
         """(1, H, W, 3) content with a style vector to an (H, W, 3) image (H, W multiples of 8).
@@ -132,7 +150,7 @@ class HubEngine:
         self._module = tensorflow_hub.load(handle)
 
     def stylize(self, content: np.ndarray, style: np.ndarray) -> np.ndarray:
-        import tensorflow as tf
+        from nst.runtime import tf
 
         outputs = self._module(tf.constant(content), tf.constant(style))
         return np.asarray(outputs[0][0])

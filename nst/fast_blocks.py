@@ -31,7 +31,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-_Window = tuple[slice, slice]  # full-resolution rows and columns
+from nst import tiling
+
 # The int8 levels in the order of their bytes read as uint8 (0..127, then -128..-1).
 _LEVELS = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.float32)
 
@@ -89,7 +90,7 @@ class Segment:
 
 
 @dataclass(frozen=True)
-class Plan:
+class CutGraph:
     """The transformer cut at its normalisations: segments in order, layer k before segment k."""
 
     segments: tuple[Segment, ...]
@@ -99,7 +100,7 @@ class Plan:
     stride: int  # the network's largest downsampling: block offsets are multiples of it
 
 
-def plan(model: onnx.ModelProto) -> Plan:
+def cut_graph(model: onnx.ModelProto) -> CutGraph:
     """Cut the size-agnostic transformer (`nst.fast._size_agnostic`) at its normalisations."""
     graph = model.graph
     constants = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
@@ -141,7 +142,7 @@ def plan(model: onnx.ModelProto) -> Plan:
         margin = -(-reach // max(scales.values())) * max(scales.values())
         model_bytes = _submodel(model, nodes, inputs, outputs, producer)
         segments.append(Segment(model_bytes, tuple(inputs), tuple(outputs), margin))
-    return Plan(tuple(segments), layers, content, output, max(scales.values()))
+    return CutGraph(tuple(segments), layers, content, output, max(scales.values()))
 
 
 def _norm_layers(nodes, producer, constants) -> Iterator[NormLayer]:
@@ -239,7 +240,7 @@ def _value_info(name: str, producer) -> onnx.ValueInfoProto:
 
 
 class BlockRenderer:
-    """The size-agnostic transformer (`nst.fast._size_agnostic`'s bytes) cut into a `Plan`, its
+    """The size-agnostic transformer (`nst.fast._size_agnostic`'s bytes) cut into a `CutGraph`, its
     segments as onnxruntime sessions made with the whole transformer's options."""
 
     def __init__(self, model: bytes, session_options, providers: list[str]) -> None:
@@ -249,29 +250,29 @@ class BlockRenderer:
         # its segment's largest block, took twice the one-pass memory at 2048×1362 px.
         session_options.enable_cpu_mem_arena = False
         parsed = onnx.load_from_string(model)
-        self.plan = plan(parsed)
+        self.graph = cut_graph(parsed)
         self._vector = parsed.graph.input[1].name
         self._sessions = [
             onnxruntime.InferenceSession(segment.model, session_options, providers=providers)
-            for segment in self.plan.segments
+            for segment in self.graph.segments
         ]
 
     def render(self, content: np.ndarray, vector: np.ndarray, block: int) -> np.ndarray:
         """(1, H, W, 3) content with a style vector to an (H, W, 3) image, `block` pixels square
         at a time. H and W must be multiples of the network's stride (`render_any_size` pads)."""
-        plan = self.plan
+        graph = self.graph
         height, width = content.shape[1:3]
-        if height % plan.stride or width % plan.stride:
-            raise ValueError(f"{height}×{width} is not a multiple of {plan.stride}")
-        block = max(plan.stride, block - block % plan.stride)
-        last_read = {name: k for k, segment in enumerate(plan.segments) for name in segment.inputs}
-        raw_layers = {layer.raw: layer for layer in plan.layers}
+        if height % graph.stride or width % graph.stride:
+            raise ValueError(f"{height}×{width} is not a multiple of {graph.stride}")
+        block = max(graph.stride, block - block % graph.stride)
+        last_read = {name: k for k, segment in enumerate(graph.segments) for name in segment.inputs}
+        raw_layers = {layer.raw: layer for layer in graph.layers}
         given = {self._vector: vector.astype(np.float32)}  # and each layer's statistics
-        kept = {plan.content: content}
-        for k, (segment, session) in enumerate(zip(plan.segments, self._sessions, strict=True)):
+        kept = {graph.content: content}
+        for k, (segment, session) in enumerate(zip(graph.segments, self._sessions, strict=True)):
             histograms: dict[str, np.ndarray] = {}
-            for inner in _blocks(height, width, block):
-                outer = _widen(inner, segment.margin, (height, width))
+            for inner in tiling.tile((height, width), block, graph.stride):
+                outer = tiling.widen(inner, segment.margin, (height, width))
                 feeds = {
                     name: given[name]
                     if name in given
@@ -280,7 +281,8 @@ class BlockRenderer:
                 }
                 outputs = session.run(segment.outputs, feeds)
                 for name, out in zip(segment.outputs, outputs, strict=True):
-                    result = self._part(out, name, _relative(inner, outer), _length(outer[0]))
+                    window = tiling.relative(inner, outer)
+                    result = self._part(out, name, window, _length(outer[0]))
                     if name not in kept:
                         factor = _length(inner[0]) // result.shape[self._axes(name)[0]]
                         kept[name] = self._allocate(out, name, height // factor, width // factor)
@@ -290,13 +292,13 @@ class BlockRenderer:
             for name, counts in histograms.items():
                 given |= raw_layers[name].statistics(counts)
             kept = {name: a for name, a in kept.items() if last_read.get(name, k + 1) > k}
-        return kept[plan.output][0]
+        return kept[graph.output][0]
 
     def _axes(self, name: str) -> tuple[int, int]:
         """The spatial axes: the graph's image input and output are NHWC, all inside is NCHW."""
-        return (1, 2) if name in (self.plan.content, self.plan.output) else (2, 3)
+        return (1, 2) if name in (self.graph.content, self.graph.output) else (2, 3)
 
-    def _part(self, array: np.ndarray, name: str, window: _Window, height: int) -> np.ndarray:
+    def _part(self, array: np.ndarray, name: str, window: tiling.Window, height: int) -> np.ndarray:
         """The view of `array`, which spans `height` full-resolution rows, under `window`."""
         axes = self._axes(name)
         factor = height // array.shape[axes[0]]
@@ -310,25 +312,6 @@ class BlockRenderer:
         axes = self._axes(name)
         shape[axes[0]], shape[axes[1]] = height, width
         return np.empty(shape, like.dtype)
-
-
-def _blocks(height: int, width: int, block: int) -> Iterator[_Window]:
-    for top in range(0, height, block):
-        for left in range(0, width, block):
-            yield slice(top, min(top + block, height)), slice(left, min(left + block, width))
-
-
-def _widen(window: _Window, margin: int, size: tuple[int, int]) -> _Window:
-    return tuple(
-        slice(max(0, span.start - margin), min(limit, span.stop + margin))
-        for span, limit in zip(window, size, strict=True)
-    )
-
-
-def _relative(inner: _Window, outer: _Window) -> _Window:
-    return tuple(
-        slice(i.start - o.start, i.stop - o.start) for i, o in zip(inner, outer, strict=True)
-    )
 
 
 def _length(span: slice) -> int:

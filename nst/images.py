@@ -1,25 +1,25 @@
-"""Images in and out: decode what people upload, convert to RGB, resize, validate and save.
+"""Images in and out: any decoded image to RGB, resized, validated and saved.
 
 Inside the library an image is a float32 array of shape (height, width, 3), RGB, values in
-[0, 1]. Everything that is not an image we can use raises `InputError` with a one-line message.
+[0, 1]. Files are decoded by `nst.door` only; everything that is not an image we can use raises
+`InputError` with a one-line message.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image, UnidentifiedImageError
+from PIL import Image
 
+from nst.door import check_size, open_image
 from nst.errors import InputError
-from nst.options import MAX_INPUT_PIXELS, MAX_STYLE_SIDE, MIN_SIDE
+from nst.options import MAX_STYLE_SIDE, MIN_SIDE, check_sides
 
+# A file (by path or its bytes: decoded by `nst.door`), or pixels a program already has.
 ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
-READABLE_FORMATS = "JPEG, PNG, WebP, BMP, GIF or TIFF"
 
 
 def load_image(source: ImageSource, long_side: int | None = None) -> np.ndarray:
@@ -32,70 +32,12 @@ def load_image(source: ImageSource, long_side: int | None = None) -> np.ndarray:
     if isinstance(source, np.ndarray):
         image = _array_to_rgb(source)
         return image if long_side is None else resize_long_side(image, long_side)
-    pil = source if isinstance(source, Image.Image) else _open(source)
+    pil = source if isinstance(source, Image.Image) else open_image(source)
     pil = _to_rgb(pil)
     check_size(pil.width, pil.height)
     if long_side is not None:
         pil = _resize_pil(pil, _long_side_size(pil.width, pil.height, long_side))
     return np.asarray(pil, dtype=np.float32) / 255.0
-
-
-def _open(source: str | os.PathLike | bytes) -> Image.Image:
-    """Open and fully decode an encoded image, turning every decoder failure into InputError."""
-    name = "the upload" if isinstance(source, bytes) else f"'{Path(source).name}'"
-    if isinstance(source, bytes):
-        if not source:
-            raise InputError("The file is empty.")
-        stream: io.BytesIO | Path = io.BytesIO(source)
-    else:
-        stream = Path(source)
-        if not stream.is_file():
-            raise InputError(f"{name} does not exist or is not a file.")
-        if stream.stat().st_size == 0:
-            raise InputError(f"{name} is empty.")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(stream) as opened:  # first frame of an animation
-                width, height = opened.size  # read from the header, nothing decoded yet
-                if width * height > MAX_INPUT_PIXELS:
-                    raise InputError(_too_large(width, height))
-                opened.load()
-                image = _upright(opened)  # a decoded copy
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(f"{name} is too large to decode safely.") from None
-    except UnidentifiedImageError:
-        raise InputError(f"{name} is not an image; upload a {READABLE_FORMATS} file.") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        if isinstance(error, InputError):
-            raise
-        raise InputError(f"{name} is damaged or truncated and cannot be decoded.") from None
-    return image
-
-
-_ORIENTATIONS = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
-
-def _upright(image: Image.Image) -> Image.Image:
-    """A copy turned as its EXIF Orientation says; damaged EXIF is ignored, never fatal.
-
-    Unlike `ImageOps.exif_transpose`, which re-encodes the EXIF block and raises TypeError or
-    struct.error on a damaged one, this only reads the orientation tag.
-    """
-    try:
-        orientation = image.getexif().get(ExifTags.Base.Orientation)
-    except Exception:  # malformed metadata: the pixels are still good
-        orientation = None
-    method = _ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
-    return image.transpose(method) if method is not None else image.copy()
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -142,33 +84,15 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values)
 
 
-def check_size(width: int, height: int) -> None:
-    """Refuse images too small for the networks or larger than MAX_INPUT_PIXELS."""
-    if min(width, height) < MIN_SIDE:
-        raise InputError(
-            f"The image is {width}×{height} pixels; both sides need at least {MIN_SIDE}."
-        )
-    if width * height > MAX_INPUT_PIXELS:
-        raise InputError(_too_large(width, height))
-
-
-def _too_large(width: int, height: int) -> str:
-    return (
-        f"The image is {width}×{height} pixels; the limit is "
-        f"{MAX_INPUT_PIXELS / 1e6:.0f} megapixels. Use a smaller image."
-    )
-
-
 def _long_side_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     """(width, height) with the longer side equal to `long_side`, aspect ratio kept."""
     scale = long_side / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if min(size) < MIN_SIDE:
-        raise InputError(
-            f"At {long_side} px on the long side this {width}×{height} image would be "
-            f"{size[0]}×{size[1]}; both sides need at least {MIN_SIDE}. Use a larger size "
-            "or a less elongated image."
-        )
+    check_sides(
+        *size,
+        f"At {long_side} px on its long side, this {width}×{height} image would be "
+        f"{size[0]}×{size[1]}: use a larger size or a less elongated image.",
+    )
     return size
 
 

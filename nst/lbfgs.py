@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import tensorflow as tf
+from nst.runtime import tf
 
 ValueAndGrad = Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]
 Metric = Callable[[tf.Tensor], tf.Tensor]

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import tensorflow as tf
 
 from nst import device, vgg_blocks
-from nst.errors import InputError
 from nst.images import resize, resize_map
-from nst.options import DEFAULT, DEVICE_DEFAULTS, MIN_SIDE, TUTORIAL, LossPreset
+from nst.options import NORMALIZED, TUTORIAL, LossPreset, check_sides
+from nst.runtime import tf
 from nst.targets import Targets
 from nst.vgg import FeatureExtractor, feature_extractor
 
@@ -90,15 +89,12 @@ class StyleLoss:
         self,
         content: np.ndarray,
         targets: Targets,
-        preset: LossPreset = DEFAULT,
+        preset: LossPreset = NORMALIZED,
         extractor: FeatureExtractor | None = None,
         block_size: int | Literal["auto"] | None = "auto",
     ) -> None:
         for image in (content, *targets.styles):
-            if min(image.shape[:2]) < MIN_SIDE:
-                raise InputError(
-                    f"Images need at least {MIN_SIDE} px on each side, not {image.shape[:2]}."
-                )
+            check_sides(image.shape[1], image.shape[0])
         self.preset = preset
         self.extractor = extractor or feature_extractor(preset.layers)
         self._block_size = block_size
@@ -132,7 +128,7 @@ class StyleLoss:
 
     def _blocks_for(self, shape: tuple[int, int]) -> int | None:
         if self._block_size == "auto":
-            return DEVICE_DEFAULTS[device.current().kind].block_size(shape)
+            return device.defaults().block_size(shape)
         return self._block_size
 
     def _summed(self, image: tf.Tensor, statistics: Callable, size: int | None) -> Any:
@@ -228,6 +224,38 @@ class StyleLoss:
 
     def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
         return self.terms(self._summed(image, self.statistics, self.block_size), image)
+
+    def value_and_grad(self) -> Callable[[tf.Tensor], tuple[dict[str, tf.Tensor], tf.Tensor]]:
+        """What the optimizer calls for each evaluation: image (1, H, W, 3) -> (the loss's values,
+        d total / d image); one compiled graph for the whole image, or two passes over blocks
+        (`nst.vgg_blocks`), which give the same."""
+        if self.block_size is None:
+
+            @tf.function(reduce_retracing=True)
+            def whole(image: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+                with tf.GradientTape() as tape:
+                    tape.watch(image)
+                    values = self(image)
+                return values, tape.gradient(values["total"], image)
+
+            return whole
+
+        layers, size = self.preset.layers, self.block_size
+
+        def in_blocks(image: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+            statistics = vgg_blocks.summed(self.extractor, image, size, layers, self.statistics)
+            with tf.GradientTape() as tape:
+                tape.watch([statistics, image])
+                values = self.terms(statistics, image)
+            by_statistics, direct = tape.gradient(  # direct: the total variation's
+                values["total"], [statistics, image], unconnected_gradients="zero"
+            )
+            blocks = vgg_blocks.gradient(
+                self.extractor, image, size, layers, self.statistics, by_statistics
+            )
+            return values, direct + blocks
+
+        return in_blocks
 
 
 def _cut(tensor: tf.Tensor, windows: vgg_blocks.Windows | None, name: str) -> tf.Tensor:

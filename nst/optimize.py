@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.optimize
-import tensorflow as tf
 from threadpoolctl import threadpool_limits
 
-from nst import device, lbfgs, vgg_blocks
+from nst import device, lbfgs
+from nst.clock import CLOCK, Timing
 from nst.errors import InputError
 from nst.images import resize
 from nst.losses import StyleLoss
-from nst.options import DEVICE_DEFAULTS, HISTORY_BYTES, LossPreset, OptimizeOptions
+from nst.options import HISTORY_BYTES, LossPreset, OptimizeOptions
+from nst.runtime import tf
 from nst.schedule import Scale, scale_count, schedule
 from nst.schedule import deadlines as schedule_deadlines
 from nst.targets import Targets
@@ -49,6 +50,19 @@ class Progress:
     planned_steps: int | None = None  # for a progress bar; None when only time ends the run
     scale: int = 1  # the coarse-to-fine scale of this evaluation, 1-based, of `scales`
     scales: int = 1
+
+    def fraction(self, time_budget: float | None) -> float:
+        """How much of the run is done: by the time budget, or by the planned steps where those
+        end it sooner; 0 when neither is known."""
+        done = [self.seconds / time_budget] if time_budget else []
+        if self.planned_steps:
+            done.append(self.step / self.planned_steps)
+        return 1.0 if self.done else min(max(done, default=0.0), 1.0)
+
+    def seconds_left(self, time_budget: float | None) -> float | None:
+        """The run's time left, by its `fraction` done so far; None when that is unknown."""
+        fraction = self.fraction(time_budget)
+        return self.seconds * (1 - fraction) / fraction if fraction else None
 
 
 @dataclass(frozen=True)
@@ -93,29 +107,13 @@ def initial_image(
     raise InputError(f"Unknown init '{init}'.")
 
 
-def _value_and_grad(loss: StyleLoss) -> Callable:
-    """image -> (the loss's values, d total / d image): one graph for the whole image, or block
-    by block when the loss works in blocks (`nst.vgg_blocks`, for large images)."""
-    if loss.block_size is not None:
-        return vgg_blocks.value_and_grad(loss)
-
-    @tf.function(reduce_retracing=True)
-    def value_and_grad(image: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            values = loss(image)
-        return values, tape.gradient(values["total"], image)
-
-    return value_and_grad
-
-
 class _Stop(Exception):
     """Raised inside the objective to end an L-BFGS run between evaluations."""
 
 
 def _lbfgs_scale(loss: StyleLoss, start: np.ndarray, report: Callable, plan: Plan) -> None:
     """`nst.lbfgs` from ``start`` until ``report`` raises _Stop."""
-    value_and_grad = _value_and_grad(loss)
+    value_and_grad = loss.value_and_grad()
 
     def evaluate(image: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         values, grad = value_and_grad(image)
@@ -143,7 +141,7 @@ class ColorMetric:
 def _lbfgs_b_scale(loss: StyleLoss, start: np.ndarray, report: Callable, plan: Plan) -> None:
     """scipy's L-BFGS-B from ``start`` until ``report`` raises _Stop (its own limits are off)."""
     shape = (1, *start.shape)
-    value_and_grad = _value_and_grad(loss)
+    value_and_grad = loss.value_and_grad()
 
     def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
         image = tf.constant(x.reshape(shape), tf.float32)
@@ -175,7 +173,7 @@ def _adam_scale(loss: StyleLoss, start: np.ndarray, report: Callable, plan: Plan
     """The tutorial's recipe: Adam(lr 0.02, beta1 0.99, epsilon 0.1), clip to [0, 1] each step."""
     image = tf.Variable(start[None])
     adam = tf.keras.optimizers.Adam(learning_rate=0.02, beta_1=0.99, epsilon=1e-1)
-    value_and_grad = _value_and_grad(loss)
+    value_and_grad = loss.value_and_grad()
 
     while True:  # until `report` raises _Stop
         evaluated = tf.identity(image)  # each step reports the loss of the image before it
@@ -205,7 +203,7 @@ def optimize(
     ends after the steps, the time budget, or when ``stop`` is set (checked after every
     evaluation); the last `Progress` has ``done`` and the best image in ``preview``.
     """
-    defaults = DEVICE_DEFAULTS[device.current().kind]
+    defaults = device.defaults()
     shape = content.shape[:2]
     scales = options.scales or scale_count(max(shape), defaults.size)
     steps = options.steps
@@ -213,9 +211,8 @@ def optimize(
         steps = UNLIMITED if options.time_budget is not None else defaults.steps
     deadlines = None
     if options.time_budget is not None:  # shared out as a default run's time would be
-        deadlines = schedule_deadlines(
-            schedule(shape, defaults.steps, scales), options.time_budget, defaults
-        )
+        default_run = schedule(shape, defaults.steps, scales)
+        deadlines = schedule_deadlines(options.time_budget, CLOCK.shares(default_run, defaults))
     plan = Plan(
         content=content,
         targets=targets,
@@ -228,7 +225,14 @@ def optimize(
         color_gain=options.color_gain,
         precision=device.precision(options.precision, device.current()),
     )
-    run = _Run(plan, preview_every, options.time_budget, stop or threading.Event())
+    return _iterate(plan, preview_every, options.time_budget, stop)
+
+
+def _iterate(
+    plan: Plan, preview_every: int, time_budget: float | None, stop: threading.Event | None
+) -> Iterator[Progress]:
+    """Run ``plan`` in a worker thread, yielding its `Progress` here."""
+    run = _Run(plan, preview_every, time_budget, stop or threading.Event())
     worker = threading.Thread(target=run.work, name="optimize", daemon=True)
     worker.start()
     try:
@@ -280,6 +284,9 @@ class _Run:
                     continue
                 (h, w), self.scale = scale.shape, index + 1
                 self.deadline = plan.deadlines[index] if plan.deadlines else None
+                # This scale's seconds to its first evaluation's end, then per evaluation; the
+                # waits for the consumer are not counted (`report`).
+                self.times, self.mark = [], time.perf_counter()
                 content = resize(plan.content, (h, w))
                 extractor = feature_extractor(plan.preset.layers, precision=plan.precision)
                 loss = StyleLoss(content, plan.targets.scaled(h / height), plan.preset, extractor)
@@ -288,6 +295,9 @@ class _Run:
                 self.scale_size, self.scale_end = (h, w), self.step + scale.steps
                 with contextlib.suppress(_Stop):
                     scale_runs[plan.optimizer](loss, resize(image, (h, w)), self.report, plan)
+                if len(self.times) > 1:
+                    in_blocks = loss.block_size is not None
+                    CLOCK.observe(Timing((h, w), in_blocks, self.times[0], tuple(self.times[1:])))
                 if self.best is not None:
                     image = self.best[0].numpy()
                 if self.ended_by != "steps":
@@ -313,6 +323,7 @@ class _Run:
         """Called after every evaluation; raises _Stop when the run or this scale should end."""
         # The scalar losses; with regions, `style_by_region` stays for the final measurement.
         losses = {name: float(value) for name, value in values.items() if value.shape.rank == 0}
+        self.times.append(time.perf_counter() - self.mark)
         self.step += 1
         if losses["total"] < self.best_losses["total"]:
             self.best, self.best_losses = evaluated, losses
@@ -332,6 +343,7 @@ class _Run:
             scales=len(self.plan.scales),
         )
         self.events.put(progress)
+        self.mark = time.perf_counter()
         if self.stop.is_set():
             self.ended_by = "stop"
         elif self.time_budget is not None and seconds >= self.time_budget:
@@ -339,3 +351,23 @@ class _Run:
         elif self.step < self.scale_end and (self.deadline is None or seconds < self.deadline):
             return
         raise _Stop  # the run, or this scale (its steps or its share of the time), ends
+
+
+# The calibration's sizes (long side, 3:2) and evaluations at each: two sizes fix a line, and a
+# 512 px image already fills the cores as larger ones do.
+CALIBRATION_SIZES = (256, 512)
+CALIBRATION_STEPS = 4
+
+
+def calibrate(sizes: tuple[int, ...] = CALIBRATION_SIZES) -> None:
+    """Time a few evaluations at each of ``sizes`` (long side, 3:2) of made-up images, as a
+    default run computes them (the device's precision and convolutions), for `nst.clock.CLOCK`:
+    each size is observed as a run's scale is."""
+    rng = np.random.default_rng(0)
+    options = OptimizeOptions(steps=CALIBRATION_STEPS, scales=1)
+    feature_extractor(precision=device.precision(options.precision, device.current()))  # loaded
+    for long_side in sizes:
+        shape = (long_side * 2 // 3, long_side, 3)
+        content, style = (rng.uniform(0, 1, shape).astype(np.float32) for _ in range(2))
+        for _ in optimize(content, Targets((style,)), options, preview_every=0):
+            pass

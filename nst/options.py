@@ -13,7 +13,6 @@ without loading it.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -25,6 +24,17 @@ from nst.errors import InputError
 # decompression bomb is far more.
 MIN_SIDE = 16
 MAX_INPUT_PIXELS = 40_000_000
+# An image file: 2 bytes a pixel of the largest input, rounded up (80 MB). PNGs of photos take
+# 1.0-2.0 bytes a pixel and JPEGs 0.2-0.5, so any photo the pixel limit admits fits.
+MAX_IMAGE_BYTES = 80 * 2**20
+# Videos (`nst.video`): frames up to 4K UHD, up to 240 frames a second (phones' slow motion), at
+# most an hour by what the container declares and by the frames' own timestamps; a web host
+# sets its own, shorter limit. A file up to 2 GB (an hour of 1080p from a phone is about 10 GB,
+# a minute of 4K about 0.4 GB).
+MAX_VIDEO_PIXELS = 3840 * 2160
+MAX_VIDEO_FPS = 240
+MAX_VIDEO_SECONDS = 3600.0
+MAX_VIDEO_BYTES = 2 * 2**30
 # Output long side: up to print size (4096 px is 35 cm at 300 dpi). Memory stays bounded: the
 # slow path's VGG19 passes run in blocks above a size and its L-BFGS history is sized by memory
 # (HISTORY_BYTES); the fast path renders in blocks beyond FAST_WHOLE_MEMORY.
@@ -39,11 +49,9 @@ FAST_BLOCK_SIDE = 1024
 # The slow path evaluates its loss and gradient block by block (`nst.vgg_blocks`, exactly the whole
 # image's) when the output's long side exceeds the device's `DeviceDefaults.blockwise_above`;
 # peak memory then follows the block, BLOCK_SIZE px square (its inner part, plus a margin of 96
-# px each side), not the image. In blocks an evaluation costs BLOCKWISE_COST times the whole
-# graph's time per pixel: two forward passes instead of one, over blocks 1.9x their inner area
-# with the margins (per pixel, 2.7x at 2048x1536, 116 s an evaluation, and 2.8x at 4096x3072,
-# 486 s, against 10.8 s whole at 1024x768: medians of one default 4096 px run on 2 CPU cores;
-# README, "Print size").
+# px each side), not the image. In blocks an evaluation costs about BLOCKWISE_COST times the whole
+# graph's time per pixel: two forward passes instead of one, over blocks 1.9x their inner area with
+# the margins (docs/measurements.md, "Print size").
 BLOCK_SIZE = 512
 BLOCKWISE_COST = 2.8
 
@@ -100,19 +108,20 @@ TUTORIAL = LossPreset(
     tv_weight=30.0,
     name="tutorial",
 )
-# The tutorial's layers, each normalised (so no single layer dominates, as block4_conv1 does in
-# the tutorial's sums). Content at block5_conv2 also scored better under the tutorial's
-# definition than block4_conv2 at equal time. Weights chosen by eye on Tübingen x Starry Night.
-DEFAULT = LossPreset(
+# The optimizer's objective: the tutorial's layers, each normalised (so no single layer dominates,
+# as block4_conv1 does in the tutorial's sums). Content at block5_conv2 also scored better under
+# the tutorial's definition than block4_conv2 at equal time. Weights chosen by eye on Tübingen x
+# Starry Night.
+NORMALIZED = LossPreset(
     style_layers={name: 1 / 5 for name in TUTORIAL_STYLE_LAYERS},
     content_layers={"block5_conv2": 1.0},
     style_weight=10.0,
     content_weight=1.0,
     tv_weight=1.0,
     normalized=True,
-    name="default",
+    name="normalized",
 )
-PRESETS = {preset.name: preset for preset in (DEFAULT, TUTORIAL)}
+PRESETS = {preset.name: preset for preset in (NORMALIZED, TUTORIAL)}
 
 
 # Whose colors the result has (Gatys et al. 2017, "Controlling Perceptual Factors in Neural
@@ -120,14 +129,10 @@ PRESETS = {preset.name: preset for preset in (DEFAULT, TUTORIAL)}
 # result (`nst.color.preserve_color`); or the style's recolored to the photo's color mean and
 # covariance before stylizing (`nst.color.match_colors`).
 COLORS = ("style", "luminance", "histogram")
-# Brush size: the style image's scale relative to the output (1: as before; 2: the style twice as
-# large, so broader strokes; `nst.images.resize_style`, `nst.fast.prepare_style`). Measured over
-# 0.25-4 (`benchmarks/perceptual.py`), the output's fine detail falls with the scale in the slow
-# path over all of it, but in the fast path only from 1 up: below 1 it barely changes, and not
-# always in the same direction (at 1 the network's strokes are already nearly its finest). So
-# the range is where both paths respond. Where the style image itself gains fine detail as it is
-# enlarged (Starry Night, whose canvas and paint texture show at full size), both paths copy
-# that detail instead, and a larger scale makes the result finer, not broader.
+# Brush size: the style image's scale relative to the output (1: as given; 2: the style twice as
+# large, so broader strokes; `nst.images.resize_style`, `nst.fast.prepare_style`). The range is
+# where both paths respond: below 1 the fast path barely changes, its strokes already nearly its
+# finest (docs/measurements.md, "Colors and brush size").
 STYLE_SCALE_LIMITS = (1.0, 4.0)
 # The slow path's style image at scale S has S times the output's long side, but at most the
 # largest output's: VGG19's activations of a larger style would need more memory than any
@@ -141,14 +146,13 @@ STYLE_EMPHASIS = {"subtle": 0.3, "balanced": 1.0, "strong": 3.0}
 class DeviceDefaults:
     """What a good result costs on one kind of device: the page's output size (also the working
     size that larger outputs are solved at first, `nst.schedule`), the optimizer's evaluations
-    when no time budget ends the run first, the page's largest output, one evaluation's
-    measured seconds per megapixel (for the page's estimate), and the long side above which
-    VGG19's passes run in blocks (`block_size`)."""
+    when no time budget ends the run first, the page's largest output, and the long side above
+    which VGG19's passes run in blocks (`block_size`). How long an evaluation takes is measured
+    on the machine itself (`nst.clock`)."""
 
     size: int
     steps: int
     page_max_size: int
-    seconds_per_megapixel: float
     blockwise_above: int
 
     def block_size(self, shape: tuple[int, int]) -> int | None:
@@ -156,51 +160,28 @@ class DeviceDefaults:
         `BLOCK_SIZE` above `blockwise_above`, else None (the whole image at once)."""
         return BLOCK_SIZE if max(shape) > self.blockwise_above else None
 
-    def seconds_per_evaluation(self, shape: tuple[int, int]) -> float:
-        """One evaluation's estimated time at ``shape``, whole or in blocks."""
-        seconds = shape[0] * shape[1] / 1e6 * self.seconds_per_megapixel
-        return seconds if self.block_size(shape) is None else seconds * BLOCKWISE_COST
 
-
-# On 2 CPU cores: 50 L-BFGS evaluations at 512 px take about two minutes (benchmarks/slow.py).
-# Larger outputs are solved at this working size first (`nst.schedule`); at the working size
-# itself coarse-to-fine did not pay: upsampling a coarse result loses most of its style
-# statistics, so the coarse evaluations were wasted in every schedule measured there.
-# On a GPU, one evaluation at 1024 px took 14 ms on an H100 (../shared/notes/gpu-anchor.md, a
-# PyTorch re-statement of the objective), so a T4, some 8x slower, does 500 in about a minute:
-# a converged result at twice the size (our L-BFGS reached the tutorial's 1000-step loss in
-# 250-300 evaluations on the CPU).
-# The page's largest output: on 2 CPU cores 2048 px, whose default run over three scales takes
-# about 17 minutes (the estimate is shown; the page's longest time budget, 10 minutes, ends it
-# sooner); on a GPU print size.
-# Seconds per megapixel of one evaluation with the whole graph (in blocks, times BLOCKWISE_COST):
-# CPU 14, from 2.9 s at 512x384 and 10.4 s at 1024x768 on 2 cores of an AVX2 EPYC with oneDNN
-# (README, "Measured"); GPU from the H100 figure above, times 8 for a T4.
-# In blocks above: on a CPU 1024 px, where the whole graph stops being the smaller (it is always
-# the faster): peak RSS (`benchmarks/vgg_blocks.py`, targets and evaluations) 3.8 GB whole and
-# 2.8 GB in blocks at 1024 px, 11.6 GB whole and 3.9 GB in blocks at 2048 px. On a GPU by its
-# memory: the 2048 px whole graph (11.6 GB) fits a T4's 16 GB, the smallest GPU a Space offers;
-# 4096 px would need about four times that.
+# A CPU's working size is where 50 L-BFGS evaluations, a good result, take about a minute on 2
+# cores; a GPU's is twice that, where 500 evaluations (a converged result) take about a minute on
+# a T4 by the GPU figures of ../shared/notes/gpu-anchor.md. The page's largest output is the one
+# whose default run the page's longest time budget can still see through on a CPU, print size on
+# a GPU. Blocks start on a CPU where the whole graph stops being the smaller in memory (it is
+# always the faster); on a GPU where it no longer fits a T4's 16 GB (docs/measurements.md, "Print
+# size").
 DEVICE_DEFAULTS = {
-    "CPU": DeviceDefaults(
-        size=512, steps=50, page_max_size=2048, seconds_per_megapixel=14.0, blockwise_above=1024
-    ),
-    "GPU": DeviceDefaults(
-        size=1024, steps=500, page_max_size=4096, seconds_per_megapixel=0.15, blockwise_above=2048
-    ),
+    "CPU": DeviceDefaults(size=512, steps=50, page_max_size=2048, blockwise_above=1024),
+    "GPU": DeviceDefaults(size=1024, steps=500, page_max_size=4096, blockwise_above=2048),
 }
 # Moves in color (zero mean over R, G, B) change VGG19's features far less than moves in
 # brightness, so the loss is flatter along them and L-BFGS's one-number initial Hessian steps too
-# timidly there. Evaluations to the tutorial recipe's 1000-step loss at 256 px, history 20, by
-# how many times larger color steps are: x1 295, x2 277, x4 264, x6 271 (`benchmarks/slow.py
-# --compare 256 --history 20 --color-gain G`); shrinking them instead took 580.
+# timidly there: color steps COLOR_GAIN times larger reached the tutorial's loss in fewer
+# evaluations (docs/measurements.md, "Optimizer").
 COLOR_GAIN = 4.0
-# L-BFGS history: the same measure, color gain 4, by history length: 10: 276, 20: 264, 30: 252,
-# 40: 245, 60: 238 (`--history N`). Each step kept costs two image-sized tensors: 190 MB in all
-# at 512 px.
+# L-BFGS history: longer histories took fewer evaluations to the same loss, with diminishing
+# returns past 40 (docs/measurements.md, "Optimizer"). Each step kept costs two image-sized
+# float32 tensors, so its memory is bounded by HISTORY_BYTES: all 40 steps up to about 1500 px,
+# 4 at 4096×3072.
 HISTORY = 40
-# The history's memory at most (two float32 image-sized tensors per step): all 40 steps up to
-# about 1500 px, 5 at 4096×2730, 4 at 4096×3072.
 HISTORY_BYTES = 1_500_000_000
 
 
@@ -215,54 +196,19 @@ def _check(condition: bool, message: str) -> None:
         raise InputError(message)
 
 
+def check_sides(width: int, height: int, advice: str = "", what: str = "The image is") -> None:
+    """Refuse an image with a side under `MIN_SIDE`, in one line ending with ``advice``: the one
+    check of the least size, wherever an image is made or given."""
+    message = f"{what} {width}×{height} pixels; both sides need at least {MIN_SIDE}."
+    _check(min(width, height) >= MIN_SIDE, f"{message} {advice}".strip())
+
+
 def _finite(value: float) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
 def _choice(name: str, value: str, choices: Sequence[str]) -> None:
     _check(value in choices, f"Unknown {name} '{value}'; choose one of {', '.join(choices)}.")
-
-
-# Disk, on the server: the page's uploads and results share one cache folder (Gradio's
-# GRADIO_TEMP_DIR), which `nst.cache` keeps within an age and a total. Each is a Space owner's
-# choice, set by the environment variable named beside it; megabytes are 2**20 bytes, as the
-# page counts them.
-MB = 2**20
-
-
-def _setting(name: str, default: float) -> float:
-    """A limit a Space owner may set with the environment variable ``name`` (a positive
-    number), or ``default``."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    _check(math.isfinite(value) and value > 0, f"{name} must be a positive number, not '{raw}'.")
-    return value
-
-
-# An upload: 2 bytes a pixel of the largest input (76 MB), rounded up. PNGs of photos take 1.0-2.0
-# bytes a pixel (JPEGs 0.2-0.5: `assets/` and tubingen.jpg), so any photo the image limit admits
-# fits; a larger file is refused before it is stored, even one that would decode within the
-# limit (an uncompressed or 16-bit PNG).
-MAX_UPLOAD_BYTES = int(_setting("NST_MAX_UPLOAD_MB", 80) * MB)
-# Files untouched this long are deleted: an hour for a person to come back to a page, and the
-# longest queue (16 optimizations of at most 3 minutes) is shorter; files that queued or running
-# requests were given are never deleted (`nst.cache`).
-CACHE_MAX_AGE = _setting("NST_CACHE_MAX_AGE", 3600.0)  # seconds
-# The folder's total: the oldest files go first. 2 GB is 25 of the largest uploads, or some 1,800
-# of the page's 1024 px results (1.15 MB each from a grainy photo, `benchmarks/soak.py`); a free
-# Space's disk is 50 GB.
-CACHE_MAX_BYTES = int(_setting("NST_CACHE_MAX_MB", 2048) * MB)
-_check(
-    CACHE_MAX_BYTES >= MAX_UPLOAD_BYTES,
-    "NST_CACHE_MAX_MB must be at least the upload limit (NST_MAX_UPLOAD_MB): no upload would fit.",
-)
-# How often the cache is swept (an upload that would cross the total sweeps it at once).
-CACHE_SWEEP_INTERVAL = _setting("NST_CACHE_SWEEP_INTERVAL", 60.0)  # seconds
 
 
 @dataclass(frozen=True)
@@ -357,7 +303,9 @@ class OptimizeOptions:
     )
     time_budget: float | None = _option(None, "stop after S seconds", type=float, metavar="S")
     preset: str = _option(
-        "default", "the loss definition (tutorial: TF's tutorial)", choices=tuple(PRESETS)
+        "normalized",
+        "the loss definition: each layer normalised, or exactly TF's tutorial's",
+        choices=tuple(PRESETS),
     )
     emphasis: str = _option(
         "balanced", "how much the style counts against the content", choices=tuple(STYLE_EMPHASIS)
@@ -417,6 +365,6 @@ class OptimizeOptions:
         _check(_finite(self.color_gain) and self.color_gain > 0, "The color gain must be positive.")
 
 
-# What `compare` (the CLI subcommand and the page) starts from: the optimizer continues from the
-# fast result, for a minute.
-COMPARE = OptimizeOptions(init="fast", time_budget=60.0)
+# The optimization that refines a fast result, for a minute: what `compare` (the CLI subcommand
+# and the page) runs after the fast path.
+REFINE_FAST = OptimizeOptions(init="fast", time_budget=60.0)

@@ -30,7 +30,7 @@ from nst.images import (
     resize_style,
     to_uint8,
 )
-from nst.options import COMPARE, FastOptions, OptimizeOptions, Settings, normalize_mix
+from nst.options import REFINE_FAST, FastOptions, OptimizeOptions, Settings, normalize_mix
 from nst.targets import Targets, build_targets
 
 # The slow path's modules import TensorFlow, which takes seconds: they are imported where the
@@ -45,13 +45,13 @@ class Result:
 
     image: np.ndarray
     seconds: float
-    made_by: dict[str, Any]  # method and its settings, e.g. {"method": "fast", "engine": "lite"}
+    recipe: dict[str, Any]  # the method and its settings, e.g. {"method": "fast", "engine": "lite"}
     losses: dict[str, float] = field(default_factory=dict)  # `losses.score`'s, once measured
 
     def metrics(self) -> dict[str, Any]:
         height, width = self.image.shape[:2]
         size = {"seconds": round(self.seconds, 3), "size": [width, height]}
-        return {**self.losses, **size, **self.made_by}
+        return {**self.losses, **size, **self.recipe}
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,8 @@ class Job:
         engine = made[0].engine
         # onnxruntime runs the lite network on the CPU; the hub model runs where TensorFlow does.
         where = device.cpu() if engine == "lite" else device.current()
-        made_by = {"method": "fast", "engine": engine, "device": where.label, **self._perceptual()}
-        return Result(self._colors(image), sum(m.seconds for m in made), made_by)
+        recipe = {"method": "fast", "engine": engine, "device": where.label, **self._perceptual()}
+        return Result(self._colors(image), sum(m.seconds for m in made), recipe)
 
     def optimize(
         self,
@@ -115,7 +115,7 @@ class Job:
             raise ValueError("the optimization starts from the fast result: pass its image")
         return Optimization(self, fast_image, stop, preview_every)
 
-    def measure(self, result: Result) -> Result:
+    def scored(self, result: Result) -> Result:
         """``result`` as it will be saved (8-bit), with its losses under `losses.score`."""
         result.image = to_uint8(result.image).astype(np.float32) / 255.0
         result.losses = self.score(result.image)
@@ -134,7 +134,7 @@ class Job:
         return preserve_color(image, self.content) if self.settings.colors == "luminance" else image
 
     def _perceptual(self) -> dict[str, Any]:
-        """The perceptual controls for `Result.made_by`."""
+        """The perceptual controls for `Result.recipe`."""
         return {"colors": self.settings.colors, "style_scale": self.settings.style_scale}
 
 
@@ -151,7 +151,7 @@ def prepare(
     styles: Sequence[ImageSource],
     settings: Settings = Settings(),
     fast_options: FastOptions = FastOptions(),
-    optimize_options: OptimizeOptions = COMPARE,
+    optimize_options: OptimizeOptions = REFINE_FAST,
     mask: ImageSource | None = None,
 ) -> Job:
     """Decode and check everything a request gives; raises `InputError` with one line if bad.
@@ -221,7 +221,7 @@ class Optimization:
         assert progress is not None and progress.done and progress.preview is not None
         where = device.current()
         precision = device.precision(options.precision, where)  # as `optimize` resolved it
-        made_by = {
+        recipe = {
             "method": "optimize",
             "optimizer": options.optimizer,
             "init": options.init,
@@ -233,7 +233,7 @@ class Optimization:
             **job._perceptual(),
         }
         image = job._colors(progress.preview)
-        self.result = Result(image, time.perf_counter() - started, made_by)
+        self.result = Result(image, time.perf_counter() - started, recipe)
 
     def run(self, on_progress: Callable[[Progress], None] | None = None) -> Result:
         """Run to the end (calling ``on_progress`` with each `Progress`); the result, unmeasured."""
@@ -244,9 +244,8 @@ class Optimization:
         return self.result
 
     def _objective(self, image: np.ndarray) -> float:
-        import tensorflow as tf
-
         from nst import losses
+        from nst.runtime import tf
 
         job = self.job
         loss = losses.StyleLoss(job.content, job.targets, job.optimize_options.loss_preset)
@@ -261,4 +260,4 @@ def compare(
     (by default from the fast result)."""
     fast_result = job.fast()
     optimized = job.optimize(fast_result.image, preview_every=0).run(on_progress)
-    return job.measure(fast_result), job.measure(optimized)
+    return job.scored(fast_result), job.scored(optimized)

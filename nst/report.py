@@ -27,9 +27,9 @@ COLOR_LABELS = {
 }
 
 
-def made_by(result: Result) -> str:
+def summary(result: Result) -> str:
     """One line: the method and its settings, where it ran, the time and the size."""
-    how = result.made_by
+    how = result.recipe
     height, width = result.image.shape[:2]
     if how["method"] == "fast":
         method = f"Fast · {how['engine']} engine"
@@ -98,7 +98,7 @@ def _times(ratio: float) -> str:
 
 def caption(result: Result) -> str:
     """Two lines for a measured result: what made it, then its losses."""
-    return made_by(result) + "\n" + losses_line(result.losses)
+    return summary(result) + "\n" + losses_line(result.losses)
 
 
 def side_by_side(panels: Sequence[tuple[str, np.ndarray]], gap: int = 12) -> np.ndarray:

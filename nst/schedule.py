@@ -6,15 +6,16 @@ texture of the full size. So a large output is solved at the device's working si
 a good result takes about a minute, `nst.options.DEVICE_DEFAULTS`), then refined at each size
 twice the previous up to the output. Each larger scale costs about four times as much per
 evaluation and starts nearer its optimum, so it gets half the evaluations of the scale before.
-This module does not import TensorFlow: the page estimates a run's time before it starts.
+This module does not import TensorFlow: the page plans a run before it starts (and
+`nst.clock` says how long it takes).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nst.options import DeviceDefaults
 from nst.targets import scaled_shape
 
 
@@ -46,21 +47,13 @@ def schedule(shape: tuple[int, int], steps: int, scales: int) -> tuple[Scale, ..
     return tuple(Scale(size, count) for size, count in zip(sizes, counts, strict=True))
 
 
-def estimate_seconds(scales: tuple[Scale, ...], defaults: DeviceDefaults) -> float:
-    """The run's time on a device, from its measured cost of one evaluation (whole or in
-    blocks, `DeviceDefaults.seconds_per_evaluation`)."""
-    return sum(scale.steps * defaults.seconds_per_evaluation(scale.shape) for scale in scales)
-
-
-def deadlines(
-    scales: tuple[Scale, ...], time_budget: float, defaults: DeviceDefaults
-) -> tuple[float, ...]:
-    """When a time budget ends a run of ``scales``: the seconds from the start by which each scale
-    ends, in proportion to its share of the scales' estimated time, so every scale gets its
-    share (the last ends with the budget)."""
-    seconds = [estimate_seconds((scale,), defaults) for scale in scales]
-    total, elapsed, ends = sum(seconds), 0.0, []
-    for share in seconds:
+def deadlines(time_budget: float, shares: Sequence[float]) -> tuple[float, ...]:
+    """When a time budget ends a run: the seconds from the start by which each scale ends, each
+    scale getting its ``shares`` of the budget (its share of the run's expected time,
+    `nst.clock.Clock.shares`); the last ends with the budget."""
+    elapsed, ends = 0.0, []
+    for share in shares:
         elapsed += share
-        ends.append(time_budget * elapsed / total)
+        ends.append(time_budget * elapsed)
+    ends[-1] = time_budget
     return tuple(ends)

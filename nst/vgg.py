@@ -20,11 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from nst import device
 from nst.device import FORMULATIONS, Formulation, Precision
 from nst.errors import InputError, Unavailable
+from nst.runtime import tf
 
 WEIGHTS_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"

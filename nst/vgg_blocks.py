@@ -1,8 +1,10 @@
-"""The slow path's loss and gradient computed block by block, exactly: memory follows the block.
+"""VGG19's passes over an image block by block, exactly: memory follows the block, not the image.
 
 Galerne, Raad, Lezama and Morel, "Scaling Painting Style Transfer" (EGSR 2024, arXiv
 2212.13459) observe that the Gram loss of a whole image and its exact gradient can be computed
-one block at a time; this module does it for every term of `nst.losses.StyleLoss`.
+one block at a time. This module does it for any loss made of sums over locations of VGG19's
+features (`nst.losses.StyleLoss` is one): it adds up the sums over blocks (`summed`) and pushes
+the loss's gradient with respect to the sums back through each block (`gradient`).
 
 Geometry. VGG19's convolutions are 3x3 'same' and its pools 2x2 with stride 2, so a feature of
 the deepest layer the loss uses (block5_conv2, stride 16 px) sees 188 px of the image: 86 px
@@ -15,36 +17,36 @@ rounded up to the stride: 96), cut off where the image ends, so that the image's
 padding applies there. The inner part's features are then, at every layer, exactly those of the
 whole image at the same place: zero padding at the margin's outer edge reaches no inner feature.
 
-Evaluation. Every term is a function of sums over locations (`StyleLoss.statistics`: guided Gram
-sums per region and style layer, squared content errors per content layer), and a sum over the
-image is the sum of its blocks'. Pass 1 runs each block forward only and adds up its inner part's
-statistics S; the loss follows from them (`StyleLoss.terms`), and autodiff on S alone gives
-dL/dS. Pass 2 runs each block again under a tape and takes the gradient of <dL/dS, S_block> with
-respect to the block's pixels, margin included: dL/dx = Σ_blocks dL/dS · dS_block/dx, because
-S = Σ_blocks S_block and each S_block is the same function of the image's pixels as the whole
-image's network computes. Total variation is computed on the whole image directly (it is cheap).
-An evaluation costs two forward passes and one backward pass of every block with its margin,
+Evaluation. Every term of the loss is a function of sums over locations (in
+`nst.losses.StyleLoss`: guided Gram sums and feature sums per region and style layer, squared
+content errors per content layer), and a sum over the image is the sum of its blocks'. Pass 1
+(`summed`) runs each block forward only and adds up its inner part's statistics S; the loss
+follows from them, and autodiff on S alone gives dL/dS. Pass 2 (`gradient`) runs each block again
+under a tape and takes the gradient of <dL/dS, S_block> with respect to the block's pixels,
+margin included: dL/dx = Σ_blocks dL/dS · dS_block/dx, because S = Σ_blocks S_block and each
+S_block is the same function of the image's pixels as the whole image's network computes. An
+evaluation costs two forward passes and one backward pass of every block with its margin,
 against one of each for the whole image.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
+from nst import tiling
+from nst.runtime import tf
 from nst.vgg import CONV_LAYERS, FeatureExtractor, pools_before
 
-if TYPE_CHECKING:
-    from nst.losses import StyleLoss
-
 # Where one block's features lie in the whole image's grid at each layer: (rows, columns).
-Windows = dict[str, tuple[slice, slice]]
+Windows = dict[str, tiling.Window]
+# Sums over the locations of a block's features: (features by layer, their windows) -> a nest of
+# tensors, which add up over blocks.
+Statistics = Callable[[dict[str, tf.Tensor], Windows | None], Any]
 
 
 def _path(layers: Sequence[str]) -> tuple[str, ...]:
@@ -93,46 +95,33 @@ def margin(layers: Sequence[str]) -> int:
 @dataclass(frozen=True)
 class Block:
     """One block: ``inner`` (the pixels whose features it gives) and ``crop`` (what VGG19 runs
-    on: the inner part and its margin, within the image), each as (rows, columns)."""
+    on: the inner part and its margin, within the image)."""
 
-    inner: tuple[slice, slice]
-    crop: tuple[slice, slice]
+    inner: tiling.Window
+    crop: tiling.Window
 
     def cut(self, image: tf.Tensor) -> tf.Tensor:
         """The block's crop of ``image`` (1, H, W, C)."""
         return image[:, self.crop[0], self.crop[1], :]
 
-    def window(self, stride: int) -> tuple[slice, slice]:
+    def window(self, stride: int) -> tiling.Window:
         """The inner part in the whole image's grid at a layer of ``stride``."""
-        return tuple(slice(s.start // stride, s.stop // stride) for s in self.inner)
+        return tiling.scaled(self.inner, stride)
 
-    def inner_of_crop(self, stride: int) -> tuple[slice, slice]:
+    def inner_of_crop(self, stride: int) -> tiling.Window:
         """The inner part in the crop's grid at a layer of ``stride``."""
-        return tuple(
-            slice((s.start - c.start) // stride, (s.stop - c.start) // stride)
-            for s, c in zip(self.inner, self.crop, strict=True)
-        )
+        return tiling.scaled(tiling.relative(self.inner, self.crop), stride)
 
 
 def tile(shape: tuple[int, int], size: int, layers: Sequence[str]) -> list[Block]:
     """Blocks whose inner parts tile an image of ``shape``, each at most about ``size`` px square
-    (evenly spaced cuts at multiples of the deepest layer's stride), for features up to the
-    deepest of ``layers``."""
+    (cuts at multiples of the deepest layer's stride), for features up to the deepest of
+    ``layers``."""
     stride = strides(layers)[_path(layers)[-1]]
     reach = margin(layers)
-
-    def cuts(length: int) -> list[tuple[slice, slice]]:
-        count = math.ceil(length / max(size, stride))
-        edges = [stride * round(i * length / (count * stride)) for i in range(count)] + [length]
-        return [
-            (slice(start, stop), slice(max(0, start - reach), min(length, stop + reach)))
-            for start, stop in itertools.pairwise(edges)
-        ]
-
     return [
-        Block((rows, columns), (rows_crop, columns_crop))
-        for rows, rows_crop in cuts(shape[0])
-        for columns, columns_crop in cuts(shape[1])
+        Block(inner, tiling.widen(inner, reach, shape))
+        for inner in tiling.tile(shape, size, stride)
     ]
 
 
@@ -152,7 +141,7 @@ def summed(
     image: tf.Tensor,
     size: int,
     layers: Sequence[str],
-    statistics: Callable[[dict[str, tf.Tensor], Windows], Any],
+    statistics: Statistics,
 ) -> Any:
     """Pass 1: ``statistics`` (a nest of sums over the locations of its features) of the whole
     ``image`` (1, H, W, 3) at ``layers``, added up over blocks of ``size`` px."""
@@ -178,39 +167,27 @@ def features(
     return {name: tf.constant(value) for name, value in maps.items()}
 
 
-def value_and_grad(loss: StyleLoss) -> Callable[[tf.Tensor], tuple[dict, tf.Tensor]]:
-    """What `nst.optimize` calls for each evaluation when ``loss`` works in blocks
-    (``loss.block_size``): image (1, H, W, 3) -> (the loss's values, d total / d image), both
-    exactly the whole image's, in two passes over the blocks."""
-    layers, size = loss.preset.layers, loss.block_size
-
-    def evaluate(image: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        statistics = summed(loss.extractor, image, size, layers, loss.statistics)
-        with tf.GradientTape() as tape:
-            tape.watch([statistics, image])
-            values = loss.terms(statistics, image)
-        by_statistics, gradient = tape.gradient(
-            values["total"], [statistics, image], unconnected_gradients="zero"
-        )
-        gradient = tf.Variable(gradient)  # the TV term's; each block adds its own below
-        for block, part in _block_gradients(loss, image, by_statistics):
-            rows, columns = block.crop
-            gradient[:, rows, columns, :].assign(gradient[:, rows, columns, :] + part)
-        return values, tf.convert_to_tensor(gradient)
-
-    return evaluate
-
-
-def _block_gradients(
-    loss: StyleLoss, image: tf.Tensor, by_statistics: Any
-) -> Iterator[tuple[Block, tf.Tensor]]:
-    """Pass 2: each block's part of the gradient, d <dL/dS, S_block> / d crop."""
+def gradient(
+    extractor: FeatureExtractor,
+    image: tf.Tensor,
+    size: int,
+    layers: Sequence[str],
+    statistics: Statistics,
+    by_statistics: Any,
+) -> tf.Tensor:
+    """Pass 2: the gradient with respect to ``image`` of a loss whose gradient with respect to
+    its `summed` ``statistics`` is ``by_statistics`` (a nest of the same structure): the sum over
+    blocks of d <dL/dS, S_block> / d crop."""
     weights = tf.nest.flatten(by_statistics)
-    for block in tile(image.shape[1:3], loss.block_size, loss.preset.layers):
+    total = tf.Variable(tf.zeros_like(image))
+    for block in tile(image.shape[1:3], size, layers):
         crop = block.cut(image)
         with tf.GradientTape() as tape:
             tape.watch(crop)
-            inner, windows = _inner_features(loss.extractor, crop, block, loss.preset.layers)
-            sums = tf.nest.flatten(loss.statistics(inner, windows))
+            sums = tf.nest.flatten(statistics(*_inner_features(extractor, crop, block, layers)))
             surrogate = tf.add_n([tf.reduce_sum(s * w) for s, w in zip(sums, weights, strict=True)])
-        yield block, tape.gradient(surrogate, crop)
+        rows, columns = block.crop
+        total[:, rows, columns, :].assign(
+            total[:, rows, columns, :] + tape.gradient(surrogate, crop)
+        )
+    return tf.convert_to_tensor(total)

@@ -8,10 +8,10 @@ Everything comes from the optimizer's own feature extractor (`nst.vgg.feature_ex
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
 from nst.images import resize_map
 from nst.losses import gram_matrix, guide, layer_map
+from nst.runtime import tf
 from nst.targets import Targets
 from nst.vgg import LOSS_LAYERS, feature_extractor
 

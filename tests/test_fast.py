@@ -28,7 +28,7 @@ import pytest
 from scipy import ndimage
 
 from nst import fast, pipeline
-from nst.color import _RGB_TO_YIQ
+from nst.color import RGB_TO_YIQ
 from nst.errors import InputError
 from nst.images import load_image
 from nst.options import FastOptions, Settings
@@ -47,7 +47,7 @@ CLOSED_PORT_HANDLE = "http://127.0.0.1:9/model"  # the discard port: nothing lis
 
 
 def edges(image: np.ndarray) -> np.ndarray:
-    gray = image @ _RGB_TO_YIQ[0]
+    gray = image @ RGB_TO_YIQ[0]
     return np.hypot(ndimage.sobel(gray, axis=0), ndimage.sobel(gray, axis=1))
 
 
@@ -75,7 +75,7 @@ def stylize(content, styles, **options) -> pipeline.Result:
 
 def lite(content, styles, **options) -> np.ndarray:
     result = stylize(content, styles, engine="lite", **options)
-    assert result.made_by["engine"] == "lite"
+    assert result.recipe["engine"] == "lite"
     assert result.seconds > 0
     return result.image
 
@@ -149,7 +149,7 @@ def test_luminance_colors_keep_the_content_chroma():
     photo = photo_at(COFFEE, SIZE)
     plain = lite(COFFEE, SWIRLS, size=SIZE)
     kept = lite(COFFEE, SWIRLS, size=SIZE, colors="luminance")
-    photo_yiq, plain_yiq, kept_yiq = (x @ _RGB_TO_YIQ.T for x in (photo, plain, kept))
+    photo_yiq, plain_yiq, kept_yiq = (x @ RGB_TO_YIQ.T for x in (photo, plain, kept))
     # Chroma (I, Q) from the photo, luminance (Y) from the stylized image, up to [0, 1] clipping.
     assert distance(kept_yiq[..., 1:], photo_yiq[..., 1:]) < 0.01
     assert distance(kept_yiq[..., 0], plain_yiq[..., 0]) < 0.01
@@ -220,7 +220,7 @@ def tiny_saved_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.usefixtures("clean_engine_cache")
 def test_hub_engine_runs_a_local_saved_model(tiny_saved_model: Path):
     result = stylize(COFFEE, SHAPES, size=203, engine="hub", hub_handle=str(tiny_saved_model))
-    assert result.made_by["engine"] == "hub"
+    assert result.recipe["engine"] == "hub"
     photo = photo_at(COFFEE, 203)
     style_color = fast.prepare_style(load_image(SHAPES)).mean(axis=(0, 1, 2))
     np.testing.assert_allclose(result.image, 0.5 * photo + 0.5 * style_color, atol=1e-5)
@@ -232,9 +232,9 @@ def test_hub_engine_runs_a_local_saved_model(tiny_saved_model: Path):
 @pytest.mark.usefixtures("clean_engine_cache")
 def test_auto_prefers_a_hub_model_that_loads(tiny_saved_model: Path):
     result = stylize(COFFEE, SHAPES, size=128, hub_handle=str(tiny_saved_model))
-    assert result.made_by["engine"] == "hub"
+    assert result.recipe["engine"] == "hub"
     # Options only the lite engine offers make auto choose lite.
-    assert stylize(COFFEE, SHAPES, size=128, strength=0.5).made_by["engine"] == "lite"
+    assert stylize(COFFEE, SHAPES, size=128, strength=0.5).recipe["engine"] == "lite"
 
 
 @pytest.mark.usefixtures("clean_engine_cache")
@@ -249,11 +249,11 @@ def test_auto_falls_back_to_lite_and_remembers_the_failure(monkeypatch: pytest.M
     monkeypatch.setattr(fast, "_check_reachable", counting_check)
     start = time.perf_counter()
     first = stylize(COFFEE, SWIRLS, size=128, hub_handle=CLOSED_PORT_HANDLE)
-    assert first.made_by["engine"] == "lite"
+    assert first.recipe["engine"] == "lite"
     assert CLOSED_PORT_HANDLE in fast._hub_failures
     assert CLOSED_PORT_HANDLE in fast._hub_failures[CLOSED_PORT_HANDLE]
     second = stylize(COFFEE, SWIRLS, size=128, hub_handle=CLOSED_PORT_HANDLE)
-    assert second.made_by["engine"] == "lite"
+    assert second.recipe["engine"] == "lite"
     assert attempts == [CLOSED_PORT_HANDLE]  # tried once, then remembered
     print(f"two auto calls with an unreachable hub took {time.perf_counter() - start:.2f} s")
     np.testing.assert_array_equal(first.image, second.image)

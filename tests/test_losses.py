@@ -10,7 +10,7 @@ import tutorial  # the TF tutorial's code, transcribed: this file's oracle
 from nst import losses
 from nst.errors import InputError
 from nst.images import load_image, resize
-from nst.options import DEFAULT, PRESETS, STYLE_EMPHASIS, TUTORIAL, OptimizeOptions
+from nst.options import NORMALIZED, PRESETS, STYLE_EMPHASIS, TUTORIAL, OptimizeOptions
 from nst.targets import Targets
 
 
@@ -78,13 +78,13 @@ def test_default_preset_is_normalised_by_size(images) -> None:
     # Four tiles of the same image: four times the pixels, the same local statistics.
     tiled = np.tile(content, (2, 2, 1))
     terms = {}
-    for preset in (DEFAULT, TUTORIAL):
+    for preset in (NORMALIZED, TUTORIAL):
         for image in (content, tiled):
             values = losses.StyleLoss(image, Targets((style,)), preset)(tf.constant(image[None]))
             terms[preset.name, image.shape] = values
     one, four = content.shape, tiled.shape
     for term in ("style", "tv"):
-        assert float(terms["default", four][term]) / float(terms["default", one][term]) == (
+        assert float(terms["normalized", four][term]) / float(terms["normalized", one][term]) == (
             pytest.approx(1.0, rel=0.25)
         )
     # The tutorial's total variation is a sum over pixels, so it grows with the image.
@@ -107,9 +107,9 @@ def test_loss_preset_applies_the_overrides_and_the_emphasis() -> None:
     preset = OptimizeOptions(preset="tutorial", style_weight=2.0).loss_preset
     assert preset.style_weight == 2.0 and preset.content_weight == TUTORIAL.content_weight
     strong = OptimizeOptions(emphasis="strong").loss_preset
-    assert strong.style_weight == DEFAULT.style_weight * STYLE_EMPHASIS["strong"]
-    assert OptimizeOptions().loss_preset == DEFAULT
-    assert set(PRESETS) == {"default", "tutorial"}
+    assert strong.style_weight == NORMALIZED.style_weight * STYLE_EMPHASIS["strong"]
+    assert OptimizeOptions().loss_preset == NORMALIZED
+    assert set(PRESETS) == {"normalized", "tutorial"}
     with pytest.raises(InputError, match="Tv weight"):
         OptimizeOptions(tv_weight=-1.0)
     with pytest.raises(InputError, match="preset"):

@@ -58,7 +58,7 @@ def test_gradients_are_finite(images) -> None:
     content, style = images
     loss = losses.StyleLoss(content, Targets((style,)), TUTORIAL)
     noise = optimize.initial_image(content, "noise", seed=1)
-    values, grad = optimize._value_and_grad(loss)(tf.constant(noise[None]))
+    values, grad = loss.value_and_grad()(tf.constant(noise[None]))
     assert np.isfinite(grad.numpy()).all() and np.abs(grad.numpy()).max() > 0
     assert all(np.isfinite(float(value)) for value in values.values())
 

@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.perceptual import high_frequency_energy, mean_color_distance
 from nst import cli, pipeline
 from nst.color import color_statistics, match_colors
 from nst.errors import InputError
 from nst.images import load_image
+from nst.metrics import high_frequency_energy, mean_color_distance
 from nst.options import STYLE_SCALE_LIMITS, FastOptions, OptimizeOptions, Settings
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"

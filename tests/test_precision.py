@@ -18,14 +18,14 @@ from nst import cli, device, losses, pipeline, report, vgg
 from nst.device import FORMULATIONS, Device
 from nst.images import load_image
 from nst.optimize import optimize
-from nst.options import DEFAULT, TUTORIAL, OptimizeOptions, Settings
+from nst.options import NORMALIZED, TUTORIAL, OptimizeOptions, Settings
 from nst.targets import Targets
 
 CPU = Device("CPU", "", 2)
 GPU = Device("GPU", "NVIDIA T4", 2)
 ZEN3 = frozenset({"fpu", "sse4_2", "avx", "avx2", "fma"})  # no avx512 at all
 ICE_LAKE = ZEN3 | {"avx512f", "avx512bw", "avx512_vnni"}  # AVX-512 without bfloat16
-NATIVE = device.native_bfloat16(device.cpu_flags())
+NATIVE = device.native_bfloat16(device.cpu_info().flags)
 # The loss's relative error at 128 px (see above), also where the kernels do not sum in float32:
 # without native support, TensorFlow's generic bfloat16 kernel for a convolution's input gradient
 # (which the transposed formulation also runs forward) rounds its partial sums, so each layer is
@@ -54,7 +54,7 @@ def evaluated(problem) -> dict[tuple[str, str], tuple[dict[str, float], np.ndarr
     for formulation in FORMULATIONS:
         for precision in ("float32", "bfloat16"):
             extractor = vgg.feature_extractor(formulation=formulation, precision=precision)
-            loss = losses.StyleLoss(content, targets, DEFAULT, extractor)
+            loss = losses.StyleLoss(content, targets, NORMALIZED, extractor)
             with tf.GradientTape() as tape:
                 tape.watch(image)
                 values = loss(image)
@@ -88,10 +88,11 @@ def test_auto_chooses_by_the_cpu_flags(flags: frozenset[str], expected: str) -> 
         assert device.precision(explicit, CPU, flags) == explicit
 
 
-def test_this_machines_flags_are_read() -> None:
-    flags = device.cpu_flags()
+def test_this_machines_cpu_is_read() -> None:
+    cpu = device.cpu_info()
     if Path("/proc/cpuinfo").is_file() and "flags" in Path("/proc/cpuinfo").read_text():
-        assert "fpu" in flags  # every x86 CPU has it
+        assert "fpu" in cpu.flags  # every x86 CPU has it
+        assert cpu.model and cpu.model in Path("/proc/cpuinfo").read_text()
     assert device.precision("auto", CPU) == ("bfloat16" if NATIVE else "float32")
 
 
@@ -142,7 +143,7 @@ def test_bfloat16_loss_agrees_with_float32_at_256_px(
             losses.StyleLoss(
                 content,
                 targets,
-                DEFAULT,
+                NORMALIZED,
                 vgg.feature_extractor(formulation=formulation, precision=precision),
             )(image)["total"]
         )
@@ -178,15 +179,15 @@ def test_the_optimizer_runs_the_chosen_precision_and_the_result_says_so(
     expected: str,
 ) -> None:
     monkeypatch.setattr(device, "current", lambda: CPU)
-    monkeypatch.setattr(device, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(device, "cpu_info", lambda: device.CpuInfo("a CPU", flags))
     options = OptimizeOptions(init="content", steps=2)
     job = pipeline.prepare(photo, [painting], Settings(size=64), optimize_options=options)
     steps = []
-    result = job.measure(job.optimize().run(steps.append))
+    result = job.scored(job.optimize().run(steps.append))
     first = steps[0].losses["total"]  # of the content itself
-    assert result.made_by["precision"] == result.metrics()["precision"] == expected
-    assert result.made_by["device"] == f"CPU, 2 threads, {expected}"
-    assert f" · CPU, 2 threads, {expected} · " in report.made_by(result)
+    assert result.recipe["precision"] == result.metrics()["precision"] == expected
+    assert result.recipe["device"] == f"CPU, 2 threads, {expected}"
+    assert f" · CPU, 2 threads, {expected} · " in report.summary(result)
     # The optimizer evaluated its objective in that precision, and not in the other.
     objective = {
         precision: float(

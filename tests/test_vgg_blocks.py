@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst import optimize, vgg_blocks
+from nst import vgg_blocks
 from nst.images import load_image, resize
 from nst.losses import StyleLoss
-from nst.options import DEFAULT, TUTORIAL, LossPreset
+from nst.options import NORMALIZED, TUTORIAL, LossPreset
 from nst.targets import Targets, build_targets
 from nst.vgg import LOSS_LAYERS, feature_extractor
 
@@ -75,7 +75,7 @@ def assert_blockwise_equals_whole(
         values = whole(image)
     gradient = tape.gradient(values["total"], image)
     # What the optimizer calls for a loss in blocks: the two passes over the blocks.
-    values_by_block, gradient_by_block = optimize._value_and_grad(blockwise)(image)
+    values_by_block, gradient_by_block = blockwise.value_and_grad()(image)
     assert set(values_by_block) == set(values)
     for name, value in values.items():
         assert relative_error(values_by_block[name], value) < TOLERANCE, name
@@ -84,14 +84,14 @@ def assert_blockwise_equals_whole(
 
 CASES = {
     "tutorial": (TUTORIAL, lambda i: build_targets(i["content"], (i["starry"],))),
-    "default": (DEFAULT, lambda i: build_targets(i["content"], (i["starry"],))),
+    "normalized": (NORMALIZED, lambda i: build_targets(i["content"], (i["starry"],))),
     "style mix": (
-        DEFAULT,
+        NORMALIZED,
         lambda i: build_targets(i["content"], (i["starry"], i["scream"]), (0.3, 0.7)),
     ),
     # The black half keeps the photo's own statistics over that half.
     "mask, one style": (
-        DEFAULT,
+        NORMALIZED,
         lambda i: build_targets(i["content"], (i["starry"],), mask=left_half(i["content"].shape)),
     ),
     "mask, two styles": (
@@ -124,7 +124,7 @@ def test_blocks_whose_margins_end_inside_the_image_are_exact_too(images) -> None
     assert inside, "no block whose margin ends inside the image on both sides"
     styles = (resize(images["starry"], (64, 96)),)
     targets = build_targets(strip, styles, mask=left_half(strip.shape))
-    assert_blockwise_equals_whole(strip, targets, DEFAULT, 96, "transposed")
+    assert_blockwise_equals_whole(strip, targets, NORMALIZED, 96, "transposed")
 
 
 def test_the_loss_alone_in_blocks_scores_as_the_whole_image(images) -> None:
