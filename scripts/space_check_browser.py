@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from chromium import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,18 +59,6 @@ FAST_LOSSES_TIMEOUT = 60
 OPTIMIZE_TIMEOUT = 150
 BARE_ERROR_GRACE = 5  # seconds an "Error" badge may stand alone before a toast explains it
 # --------------------------------------------------------------------------------------------
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Without these, Chromium keeps calling Google's hosts, which this network refuses.
-CHROMIUM_ARGS = [  # (the tests' browser too: tests/conftest.py)
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # One snapshot of what the page shows: per result component its images, status overlay text,
 # error badges and markdown text; plus every toast on screen.

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS
 
 # First, as in the app and CLI: importing nst turns on TensorFlow's oneDNN (nst/__init__.py)
 # before any test module imports TensorFlow.
 import nst  # noqa: F401
-from scripts.space_check_browser import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

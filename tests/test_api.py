@@ -9,12 +9,12 @@ import pytest
 from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
-from page_inputs import page_inputs  # noqa: E402
+from page_inputs import page_inputs, visitor  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def client(app_url: str):
-    return gradio_client.Client(app_url, verbose=False)
+    return visitor(app_url)
 
 
 def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None:
@@ -113,7 +113,7 @@ def test_a_failed_optimization_returns_one_line_and_the_server_keeps_serving(
     request: pytest.FixtureRequest, server_name: str, photo: Path, painting: Path
 ) -> None:
     server = request.getfixturevalue(server_name)
-    client = gradio_client.Client(server.url, verbose=False)
+    client = visitor(server.url)
     inputs = page_inputs(photo, painting, 128)
     started = time.monotonic()
     job = client.submit(**inputs.api("optimize"), fast_image=None, api_name="/optimize")

@@ -268,8 +268,10 @@ def test_cli(
 
 @pytest.fixture(scope="module")
 def client(app_url: str):
-    gradio_client = pytest.importorskip("gradio_client")
-    return gradio_client.Client(app_url, verbose=False)
+    pytest.importorskip("gradio_client")
+    from page_inputs import visitor
+
+    return visitor(app_url)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)

@@ -25,8 +25,7 @@ from conftest import DISK_TOTAL as TOTAL
 from conftest import DISK_UPLOAD_LIMIT as UPLOAD_LIMIT
 
 gradio_client = pytest.importorskip("gradio_client")
-from gradio_client.utils import Status  # noqa: E402
-from page_inputs import page_inputs  # noqa: E402
+from page_inputs import page_inputs, visitor  # noqa: E402
 
 FILE = 15 * MB  # under the limit, and more than loopback's send buffer (4 MB) holds
 
@@ -83,7 +82,7 @@ def test_uploads_and_results_past_the_age_are_deleted(served) -> None:
     server, cache = served
     examples = {path for path in _files(cache) if (ASSETS / path.name).is_file()}
     upload = _stored(server.url, os.urandom(1000))
-    client = gradio_client.Client(server.url, verbose=False)
+    client = visitor(server.url)
     before = _files(cache)
     inputs = page_inputs(ASSETS / "content_chelsea.jpg", ASSETS / "style_udnie.jpg", 128)
     _, numbers = client.predict(**inputs.api("fast"), api_name="/fast")
@@ -124,14 +123,18 @@ def _image(path: Path, seed: int) -> Path:
     return path
 
 
-def _until_processing(job) -> None:
-    while job.status().code not in (Status.PROCESSING, Status.ITERATING, Status.FINISHED):
+def _until(job, words: str) -> None:
+    """Until one of the job's outputs says ``words`` (or the job ends)."""
+    deadline = time.monotonic() + 120
+    while not any(words in str(out) for out in job.outputs()) and not job.done():
+        assert time.monotonic() < deadline, f"never said {words!r}: {job.status()}"
         time.sleep(0.2)
 
 
-def test_a_queued_request_keeps_its_files(served, tmp_path: Path) -> None:
-    server = served[0]
-    first, second = (gradio_client.Client(server.url, verbose=False) for _ in range(2))
+def test_a_waiting_request_keeps_its_files(served, tmp_path: Path) -> None:
+    """A request waiting for its turn past the cache's age: its files stay, and it runs."""
+    server, cache = served
+    first, second = (visitor(server.url) for _ in range(2))
     settings = {"init": "content", "time_budget": 10}  # the shortest optimization the page allows
 
     def optimize(client, photo: Path, style: Path):
@@ -139,27 +142,23 @@ def test_a_queued_request_keeps_its_files(served, tmp_path: Path) -> None:
         return client.submit(**inputs, fast_image=None, api_name="/optimize")
 
     running = optimize(first, ASSETS / "content_chelsea.jpg", ASSETS / "style_udnie.jpg")
-    _until_processing(running)
+    _until(running, "Optimizing: step")
     photo, style = (
-        _image(tmp_path / "queued_photo.png", 1),
-        _image(tmp_path / "queued_style.png", 2),
+        _image(tmp_path / "waiting_photo.png", 1),
+        _image(tmp_path / "waiting_style.png", 2),
     )
-    queued = optimize(second, photo, style)
+    waiting = optimize(second, photo, style)
+    _until(waiting, "ahead of yours")
     uploaded = time.monotonic()
     time.sleep(AGE + 4 * SWEEP)  # its files are past the age, and swept several times
-    assert queued.status().code == Status.IN_QUEUE
+    assert "ahead of yours" in waiting.outputs()[-1][3] and not waiting.done()
+    assert {"waiting_photo.png", "waiting_style.png"} <= {p.name for p in cache.rglob("*.png")}
     running.cancel()  # now it may start
-    _until_processing(queued)
+    _until(waiting, "Optimizing: step")
     assert time.monotonic() - uploaded > AGE + 2 * SWEEP, "the request did not wait past the age"
-    # Its files are read as it starts: its first preview is made from them, or it ends with a
-    # message. (The rest of its run, at least 10 s, would tell no more.)
-    deadline = time.monotonic() + 120
-    while not queued.outputs() and not queued.done() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    _, _, preview, status, _ = queued.outputs()[0]
-    queued.cancel()
+    status = waiting.outputs()[-1][3]
+    waiting.cancel()
     assert not status.startswith("⚠️") and "step" in status, status
-    assert Path(preview).is_file()
 
 
 def test_the_page_refuses_an_upload_over_the_limit_in_one_line(

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
-from gradio_client.utils import Status  # noqa: E402
-from page_inputs import page_inputs  # noqa: E402
+from page_inputs import page_inputs, visitor  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "assets" / "content_chelsea.jpg"
@@ -18,7 +17,7 @@ STYLE = REPO / "assets" / "style_swirls.jpg"
 
 @pytest.fixture
 def client(app_url: str):
-    return gradio_client.Client(app_url, verbose=False)
+    return visitor(app_url)
 
 
 def _fast(size: int = 128) -> dict:
@@ -30,16 +29,17 @@ def _optimize(client, budget: float):
     return client.submit(**inputs.api("optimize"), fast_image=None, api_name="/optimize")
 
 
-def _wait_until_processing(job, timeout: float = 120) -> None:
+def _wait_until_optimizing(job, timeout: float = 120) -> None:
+    """Until the optimization runs (not only waits for its turn)."""
     deadline = time.monotonic() + timeout
-    while job.status().code not in (Status.PROCESSING, Status.ITERATING, Status.FINISHED):
+    while not any("Optimizing: step" in str(out) for out in job.outputs()) and not job.done():
         assert time.monotonic() < deadline, f"job never started: {job.status()}"
         time.sleep(0.2)
 
 
 def test_fast_requests_are_served_while_an_optimization_runs(client) -> None:
     job = _optimize(client, budget=40)
-    _wait_until_processing(job)
+    _wait_until_optimizing(job)
     path, numbers = client.predict(**_fast(), api_name="/fast")
     assert Path(path).is_file() and "lite" in numbers
     assert not job.done(), "the fast request waited for the optimization"
@@ -47,21 +47,40 @@ def test_fast_requests_are_served_while_an_optimization_runs(client) -> None:
 
 
 def test_two_optimizations_never_run_at_once(client, app_url: str) -> None:
-    other = gradio_client.Client(app_url, verbose=False)
+    """A second visitor's optimization waits for the first's, and says so while it waits."""
+    other = visitor(app_url)
     first = _optimize(client, budget=10)
-    _wait_until_processing(first)
+    _wait_until_optimizing(first)
     second = _optimize(other, budget=10)
-    time.sleep(2)
+    deadline = time.monotonic() + 30
+    while not any("ahead of yours" in str(out) for out in second.outputs()):
+        assert time.monotonic() < deadline, f"no word of waiting: {second.outputs()}"
+        time.sleep(0.2)
     assert not first.done()
-    assert second.status().code == Status.IN_QUEUE
-    first.cancel()  # the queued one runs once the slot is free (its result, not a second 10 s)
+    assert "1 optimization ahead of yours" in second.outputs()[-1][3]
+    first.cancel()  # the waiting one runs once the slot is free (its result, not a second 10 s)
     *_, optimized, numbers, _ = second.result(timeout=180)
     assert Path(optimized).is_file() and not numbers.startswith("⚠️")
 
 
+def test_one_visitor_gets_one_optimization_at_a_time(client) -> None:
+    """A second optimization of the same visitor is answered at once in one line, never kept
+    waiting; the first goes on."""
+    first = _optimize(client, budget=10)
+    _wait_until_optimizing(first)
+    started = time.monotonic()
+    *_, optimized, numbers, _ = _optimize(client, budget=10).result(timeout=30)
+    assert time.monotonic() - started < 5
+    assert optimized is None and numbers == (
+        "⚠️ Your optimization is still running: stop it or wait for it."
+    )
+    assert not first.done()
+    first.cancel()
+
+
 def test_a_cancelled_optimization_frees_its_slot(client) -> None:
     long_job = _optimize(client, budget=150)
-    _wait_until_processing(long_job)
+    _wait_until_optimizing(long_job)
     long_job.cancel()
     started = time.monotonic()
     _optimize(client, budget=10).result(timeout=140)

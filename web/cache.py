@@ -3,14 +3,12 @@
 A served app stores every upload and every result it returns as a file in one folder, and
 nothing else ever deletes them. `Cache.sweep` deletes the files untouched for longer than the
 age, then the oldest until the total is within the bound, but never a file a request still
-needs: one the caller names as in use (the inputs of queued and running requests), or one this
-process holds open (a download being served). `Cache.lifespan` sweeps on a schedule while a
-server runs, and `UploadGuard`, an ASGI middleware, refuses an upload over the size limit or one
-the cache has no room for before any of it is stored, so the bound holds between sweeps too.
-(Gradio's own ``delete_cache`` ages files but bounds no total, and spares only the examples'
-files.)
-
-Plain ASGI and the standard library: this module imports no web framework.
+needs: one the caller names as in use (the files of the requests waiting or running in
+`web.visitors`' lanes, the examples'), or one this process holds open (a download being served).
+`Cache.lifespan` sweeps on a schedule while a server runs, and `web.serve`'s guard refuses an
+upload over the size limit or one the cache has no room for (`Cache.make_room`) before any of
+it is stored, so the bound holds between sweeps too. (Gradio's own ``delete_cache`` ages files
+but bounds no total, and spares only the examples' files.)
 """
 
 from __future__ import annotations
@@ -23,17 +21,15 @@ import threading
 import time
 from collections.abc import (
     AsyncIterator,
-    Awaitable,
     Callable,
     Collection,
     Iterator,
-    MutableMapping,
 )
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nst.options import MB
+from web.settings import MB
 
 log = logging.getLogger("nst.cache")
 # An empty folder is left this long: the server makes one for each file just before writing
@@ -140,18 +136,6 @@ def folder_size(folder: Path) -> int:
     return sum(entry.size for entry in _walk(folder))
 
 
-def paths_in(value: Any) -> Iterator[str]:
-    """Every ``"path"`` string in nested dicts and lists (how a request's files are named)."""
-    if isinstance(value, dict):
-        if isinstance(value.get("path"), str):
-            yield value["path"]
-        for item in value.values():
-            yield from paths_in(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from paths_in(item)
-
-
 def _walk(folder: Path) -> Iterator[Entry]:
     for root, _, names in os.walk(folder):
         for name in names:
@@ -202,59 +186,3 @@ def _remove_empty_folders(folder: Path, now: float) -> None:
                 os.rmdir(root)
         except OSError:  # filled or removed meanwhile
             continue
-
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-class UploadGuard:
-    """ASGI middleware: an upload (a POST to a path ending in ``path``) larger than
-    ``max_upload`` bytes, of unstated length, or that the cache has no room for is refused
-    with one line beginning with "⚠️", before any of it is read. Uploads under way count
-    against the cache's bound until they end."""
-
-    # What a multipart body adds to its file: boundaries and the part's headers.
-    ENVELOPE = 64 * 1024
-
-    def __init__(
-        self, app: Callable, cache: Cache, max_upload: int, path: str = "/gradio_api/upload"
-    ) -> None:
-        self.app, self.cache, self.max_upload, self.path = app, cache, max_upload, path
-        self.under_way = 0  # bytes of the uploads being received
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"].endswith(self.path)
-        ):
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope["headers"]).get(b"content-length", b"").decode()
-        if not length.isdigit():
-            await _refuse(send, 411, "The upload must state its length (Content-Length).")
-            return
-        size = int(length)
-        if size > self.max_upload + self.ENVELOPE:
-            limit = self.max_upload / MB
-            await _refuse(send, 413, f"The file is larger than the upload limit of {limit:g} MB.")
-            return
-        self.under_way += size
-        try:
-            if not await self.cache.make_room(self.under_way):
-                await _refuse(
-                    send, 507, "The server has no room for uploads now; try again in a minute."
-                )
-                return
-            await self.app(scope, receive, send)
-        finally:
-            self.under_way -= size
-
-
-async def _refuse(send: Send, status: int, message: str) -> None:
-    body = f"⚠️ {message}".encode()
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
