@@ -22,7 +22,6 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nst import fast, pipeline

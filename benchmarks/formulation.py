@@ -11,11 +11,9 @@ six evaluations after two (`benchmarks/slow.py`'s timing). Run it twice to compa
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmarks
 
 from benchmarks.slow import load, seconds_per_step

@@ -25,11 +25,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # the page's inputs are the app's (`app.PageInputs`)
+sys.path.insert(0, str(REPO))  # the page's inputs (`web.inputs.PageInputs`)
+sys.path.insert(0, str(REPO / "tests"))  # an API client per visitor (`page_inputs.visitor`)
 
-from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client import handle_file  # noqa: E402
+from page_inputs import visitor  # noqa: E402
 
-from app import PageInputs  # noqa: E402
+from web.inputs import PageInputs  # noqa: E402
 
 CONTENT = REPO / "assets" / "content_chelsea.jpg"
 STYLE = REPO / "assets" / "style_swirls.jpg"
@@ -105,7 +107,7 @@ def inputs(size: int, variant: int = 0, content: Path = CONTENT) -> PageInputs:
 
 def call(url: str, kind: str, size: int, budget: float, variant: int = 0) -> Outcome:
     """One user's request as the page makes it: fast is the image, then its losses."""
-    client = Client(url, verbose=False)
+    client = visitor(url)
     started = time.monotonic()
     first = 0.0
     shared = inputs(size, variant)

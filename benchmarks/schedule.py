@@ -12,12 +12,10 @@ does. With ``--out``, it writes each result as a PNG to look at.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmarks
 
 from PIL import Image

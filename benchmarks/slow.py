@@ -26,7 +26,6 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmarks
 
 import numpy as np

@@ -26,14 +26,18 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from gradio_client import Client
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmarks
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # a client per visitor
+from page_inputs import visitor
+
 from benchmarks.load import CONTENT, free_port, inputs, rss_mib, start_server
-from nst.cache import folder_size
 from nst.images import load_image
-from nst.options import MAX_UPLOAD_BYTES, MB
+from web.cache import folder_size
+from web.settings import MB, ServerSettings
+
+UPLOAD = ServerSettings().max_image_upload  # the largest image upload the page takes
 
 WORKERS = 4  # clients at once
 
@@ -55,7 +59,7 @@ class Sampler(threading.Thread):
 
 def upload(url: str, index: int) -> int:
     """One upload of the largest size allowed (random bytes: each one a new file)."""
-    data = os.urandom(MAX_UPLOAD_BYTES)
+    data = os.urandom(UPLOAD)
     files = {"files": (f"soak{index}.png", data)}
     return httpx.post(f"{url}gradio_api/upload", files=files, timeout=120).status_code
 
@@ -72,7 +76,7 @@ def grainy_photo(path: Path, size: int) -> Path:
 def result(url: str, size: int, index: int, photo: Path) -> tuple[str, int]:
     """One fast result at ``size`` px (a different strength each time: a new file each): the
     line under it, and its PNG's bytes."""
-    client = Client(url, verbose=False)
+    client = visitor(url)
     image, numbers = client.predict(*inputs(size, index, photo), api_name="/fast")
     return numbers, Path(image).stat().st_size if image else 0
 
@@ -131,7 +135,7 @@ def main() -> None:
     failed = sum(line.startswith("⚠️") for line, _ in numbers)
     print(*{line for line, _ in numbers if line.startswith("⚠️")}, sep="\n")
     mean = sum(size for _, size in numbers) / max(len(numbers), 1) / MB
-    print(f"uploads of {MAX_UPLOAD_BYTES / MB:g} MB: {len(statuses)}, refused {refused}")
+    print(f"uploads of {UPLOAD / MB:g} MB: {len(statuses)}, refused {refused}")
     print(
         f"results at {args.size} px: {len(numbers)} ({mean:.2f} MB each), failed {failed}; "
         f"{busy:.0f} s in all"

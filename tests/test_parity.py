@@ -30,7 +30,6 @@ The tolerances below sit just outside those ranges.
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -39,8 +38,6 @@ import pytest
 
 from nst import fast
 from nst.images import load_image, resize
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 STYLE_COSINE_MIN = 0.9995
 STYLE_RELATIVE_L2_MAX = 0.025
