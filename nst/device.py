@@ -175,10 +175,10 @@ def formulation(device: Device, onednn_on: bool | None = None) -> Formulation:
     whether TensorFlow's CPU kernels are oneDNN's (by default, as `onednn` finds).
 
     "transposed" on a CPU with oneDNN: each convolution runs as oneDNN's backward-data kernel,
-    faster there (one evaluation at 512 px, 2 cores of an AVX2 EPYC: 2.4 s, direct 5.2 s;
-    `benchmarks/formulation.py`). "direct" elsewhere: plain ``tf.nn.conv2d`` with TensorFlow's
-    own gradient. Without oneDNN the trick is a loss (Eigen's backward-data kernel is the slower
-    one: 5.2 s, direct 4.0 s), and on a GPU cuDNN's forward kernels are the tuned ones.
+    the faster one there. "direct" elsewhere: plain ``tf.nn.conv2d`` with TensorFlow's own
+    gradient. Without oneDNN the trick is a loss (Eigen's backward-data kernel is the slower
+    one), and on a GPU cuDNN's forward kernels are the tuned ones (docs/measurements.md,
+    "Convolution formulation").
     """
     if device.kind == "GPU":
         return "direct"

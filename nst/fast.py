@@ -178,7 +178,7 @@ def lite_session(model: str | bytes) -> onnxruntime.InferenceSession:
     DequantizeLinear. onnxruntime's default fuses those into integer kernels with uint8
     activations and int8 weights, which x86 CPUs without VNNI (AVX2 only, or AVX-512 before
     Cascade Lake) multiply with VPMADDUBSW, whose int16 sums of two products saturate: on an
-    AVX2 EPYC the style vector came out at cosine 0.983 to TFLite's instead of 0.9998. With
+    AVX2 EPYC the style vector drifted away from TFLite's (tests/test_parity.py). With
     the fusion off, every CPU runs the convolutions in float on the exact dequantized weights,
     and the predictor agrees with TFLite as closely as TFLite's own kernels agree with each
     other.

@@ -1,7 +1,7 @@
 """L-BFGS for an image in a box, entirely in TensorFlow, so the hot loop never leaves the device.
 
 scipy's L-BFGS-B needs the image and its gradient on the host in float64 at every evaluation,
-and its own bookkeeping took ~15% of each evaluation in a 60-step run at 512 px on 2 CPU cores.
+and its own bookkeeping costs a share of every evaluation (docs/measurements.md, "Optimizer").
 This is the projected variant instead: pixels that the gradient pushes against a bound are held
 for the step, the direction comes from the usual two-loop recursion over the last ``history``
 steps, the step is clipped back into the box, and a backtracking (Armijo) line search accepts
@@ -92,6 +92,6 @@ def _two_loop(
     return q
 
 
-# Compiled, the recursion takes ~40% of its eager time (11 vs 28 ms at 256 px, 24 vs 56 at 512).
-# It is traced anew for each history length, so only the full history, the steady state, uses it.
+# Compiled, the recursion takes well under half its eager time; it is traced anew for each
+# history length, so only the full history, the steady state, uses it.
 _compiled_two_loop = tf.function(_two_loop, reduce_retracing=True)

@@ -150,7 +150,7 @@ def _lbfgs_b_scale(loss: StyleLoss, start: np.ndarray, report: Callable, plan: P
         return float(values["total"]), grad.numpy().ravel().astype(np.float64)
 
     # OpenBLAS threads that spin after scipy's small vector operations steal the cores TensorFlow
-    # needs: one BLAS thread made each evaluation ~1.5x faster at 128 px on 2 cores.
+    # needs, so scipy gets one.
     with threadpool_limits(limits=1, user_api="blas"):
         scipy.optimize.minimize(
             objective,

@@ -3,8 +3,8 @@
 `prepare` validates the inputs and settings and decodes the images once (the content at its
 output size); the `Job` it returns makes the fast result (`Job.fast`), runs the optimization
 (`Job.optimize`: iterate it for `Progress`, the flow from the fast result written here once) and
-measures any result under the tutorial's definition (`Job.measure`). `compare` is the whole flow:
-fast, then optimize from it, both measured.
+scores any result under the tutorial's definition (`Job.score`). `compare` is the whole flow:
+fast, then optimize from it, both scored.
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class Result:
-    """One path's image with what made it, how long it took and (once measured) its losses."""
+    """One path's image with what made it, how long it took and (once scored) its losses."""
 
     image: np.ndarray
     seconds: float
     recipe: dict[str, Any]  # the method and its settings, e.g. {"method": "fast", "engine": "lite"}
-    losses: dict[str, float] = field(default_factory=dict)  # `losses.score`'s, once measured
+    losses: dict[str, float] = field(default_factory=dict)  # `losses.score`'s, once scored
 
     def metrics(self) -> dict[str, Any]:
         height, width = self.image.shape[:2]
@@ -82,7 +82,7 @@ class Job:
         return build_targets(self.content, self.styles_at_size, self.style_mix, self.mask)
 
     def fast(self) -> Result:
-        """The fast path's image, unmeasured. With a mask, each style is rendered over the whole
+        """The fast path's image, not yet scored. With a mask, each style is rendered over the whole
         photo and the renderings are composited through the mask, feathered over a few pixels."""
         options, scale = self.fast_options, self.settings.style_scale
         if self.mask is None:
@@ -109,7 +109,7 @@ class Job:
     ) -> Optimization:
         """The optimization, to iterate for `Progress` or `Optimization.run` to its end.
         ``fast_image`` is the fast result's image (the caller makes it, with `fast`): the start
-        when the options start from it, else only measured, for comparison
+        when the options start from it, else only scored, for comparison
         (`Optimization.fast_loss`)."""
         if self.optimize_options.init == "fast" and fast_image is None:
             raise ValueError("the optimization starts from the fast result: pass its image")
@@ -183,7 +183,7 @@ def prepare(
 
 class Optimization:
     """The slow path of a job: iterate it for `Progress` (previews, losses), or `run` it to its
-    end; stop it through ``stop``. Afterwards `result` holds the final image, unmeasured."""
+    end; stop it through ``stop``. Afterwards `result` holds the final image, not yet scored."""
 
     def __init__(
         self,
@@ -236,7 +236,7 @@ class Optimization:
         self.result = Result(image, time.perf_counter() - started, recipe)
 
     def run(self, on_progress: Callable[[Progress], None] | None = None) -> Result:
-        """Run to the end (calling ``on_progress`` with each `Progress`); the result, unmeasured."""
+        """Run to the end (calling ``on_progress`` with each `Progress`); the result, not yet scored."""
         for progress in self:
             if on_progress:
                 on_progress(progress)
@@ -256,7 +256,7 @@ class Optimization:
 def compare(
     job: Job, on_progress: Callable[[Progress], None] | None = None
 ) -> tuple[Result, Result]:
-    """Both paths on the job's inputs, both measured; the optimizer starts as the job says
+    """Both paths on the job's inputs, both scored; the optimizer starts as the job says
     (by default from the fast result)."""
     fast_result = job.fast()
     optimized = job.optimize(fast_result.image, preview_every=0).run(on_progress)

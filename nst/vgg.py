@@ -244,11 +244,10 @@ def _convolution(
 
     "direct" is ``tf.nn.conv2d`` with TensorFlow's own gradient (used on GPU, see
     `nst.device.formulation`). "transposed" is built from the faster kernel on CPU: oneDNN's
-    backward-data kernel (what computes a convolution's input gradient) ran up to 1.6x faster
-    than its forward kernel at VGG's deeper shapes (2 cores, AVX-512). A convolution equals the
-    transposed convolution of its kernel flipped in space with in and out swapped, so both
-    directions use the backward-data kernel, with identical results; it made a loss evaluation
-    (value and gradient) at 512 px ~10% faster.
+    backward-data kernel (what computes a convolution's input gradient) runs faster than its
+    forward kernel at VGG's deeper shapes. A convolution equals the transposed convolution of its
+    kernel flipped in space with in and out swapped, so both directions use the backward-data
+    kernel, with identical results (docs/measurements.md, "Convolution formulation").
     """
     if formulation not in FORMULATIONS:
         raise ValueError(f"unknown convolution formulation {formulation!r}; one of {FORMULATIONS}")

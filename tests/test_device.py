@@ -46,9 +46,12 @@ def test_the_first_gpu_is_chosen(gpus: list[tuple[str, str]]) -> None:
     assert (chosen.kind, chosen.name, chosen.label) == ("GPU", "NVIDIA T4", "GPU, NVIDIA T4")
 
 
-def test_the_device_read_from_tensorflow_agrees_with_it() -> None:
-    chosen = device.choose_device()
-    assert chosen.kind == ("GPU" if tf.config.list_physical_devices("GPU") else "CPU")
+def test_the_device_named_is_where_tensorflow_computes() -> None:
+    """Seen from the other side: where TensorFlow places an operation, not what it lists."""
+    placed = (tf.constant([1.0]) + 1.0).device  # e.g. ".../device:CPU:0"
+    assert device.current().kind == placed.rsplit(":", 2)[-2]
+    if device.current().kind == "CPU":
+        assert device.current().threads == len(os.sched_getaffinity(0))
 
 
 def test_gpu_warning_only_when_a_driver_is_there_but_tensorflow_computes_on_cpu() -> None:
