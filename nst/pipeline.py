@@ -82,7 +82,7 @@ class Job:
         return build_targets(self.content, self.styles_at_size, self.style_mix, self.mask)
 
     def fast(self) -> Result:
-        """The fast path's image, not yet scored. With a mask, each style is rendered over the whole
+        """The fast path's image, unscored. With a mask, each style is rendered over the whole
         photo and the renderings are composited through the mask, feathered over a few pixels."""
         options, scale = self.fast_options, self.settings.style_scale
         if self.mask is None:
@@ -183,7 +183,7 @@ def prepare(
 
 class Optimization:
     """The slow path of a job: iterate it for `Progress` (previews, losses), or `run` it to its
-    end; stop it through ``stop``. Afterwards `result` holds the final image, not yet scored."""
+    end; stop it through ``stop``. Afterwards `result` holds the final image, unscored."""
 
     def __init__(
         self,
@@ -236,7 +236,7 @@ class Optimization:
         self.result = Result(image, time.perf_counter() - started, recipe)
 
     def run(self, on_progress: Callable[[Progress], None] | None = None) -> Result:
-        """Run to the end (calling ``on_progress`` with each `Progress`); the result, not yet scored."""
+        """Run to the end (calling ``on_progress`` with each `Progress`); the result, unscored."""
         for progress in self:
             if on_progress:
                 on_progress(progress)
