@@ -20,9 +20,12 @@ refusal is an `InputError` with one line that names the accepted formats or the 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import os
+import re
 import stat
+import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +33,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, TiffImagePlugin
 
 from nst.errors import InputError
 from nst.options import (
@@ -58,10 +61,20 @@ VIDEO_CONTAINERS = {"ISO media (MP4, MOV)": "mov", "Matroska (MKV, WebM)": "matr
 VIDEO_CODECS = ("h264", "hevc", "vp8", "vp9", "av1")
 VIDEO_FORMATS_IN_WORDS = "MP4, MOV, MKV or WebM with H.264, H.265, VP8, VP9 or AV1"
 AUDIO_CODECS = ("aac", "mp3", "opus", "vorbis", "ac3", "eac3", "flac")
-# Progressive JPEGs have about ten scans; each scan costs a pass over the whole image however few
-# bytes it holds, so thousands of nearly empty ones take minutes to decode (a known denial of
-# service of libjpeg). Refused above this many, counted from the markers before decoding.
+# Some decoding costs grow with a file's structure, not its pixels: libjpeg passes over the whole
+# image once per progressive scan, and Pillow reads JPEG segments, PNG chunks, GIF blocks, BMP
+# runs and TIFF entries and strips in Python, a step each, so a small image in a file of
+# millions of tiny units takes minutes (or, for GIF comments, hours). The units are counted
+# from the bytes before anything is decoded (as libjpeg and Pillow walk them, stray bytes
+# included) and a file with more than these is refused: real files have a few dozen (a TIFF
+# one strip a row), and at the limits decoding takes about a second on one core.
 MAX_JPEG_SCANS = 100
+MAX_JPEG_SEGMENTS = 1000
+MAX_PNG_CHUNKS = 65_536  # 80 MB of chunks of 1.2 KB
+MAX_GIF_BLOCKS = 4096  # data sub-blocks and stray bytes before the first frame
+MAX_BMP_RLE_BYTES = 2**20
+MAX_TIFF_ENTRIES = 4096  # tags in the first image's directory
+MAX_TIFF_BLOCKS = 65_536  # strips or tiles of the first image
 
 # What a few common kinds we refuse look like, to say what the file is (never decoded).
 _KNOWN_KINDS = (
@@ -81,6 +94,31 @@ _KNOWN_KINDS = (
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"II*\0", b"MM\0*", b"RIFF")
 # ISO media brands of still images (HEIF, AVIF): the same container as MP4, not a video.
 _IMAGE_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+
+
+def _quiet_libtiff() -> None:
+    """Stop libtiff printing its errors and warnings on stderr (Pillow reports each failure as
+    an exception anyway, which the door turns into its one line): the libtiff Pillow loaded,
+    found among this process's mappings (Linux; elsewhere it stays as it is)."""
+    with contextlib.suppress(OSError), open("/proc/self/maps") as maps:
+        path = next((line.split()[-1] for line in maps if "/libtiff" in line), None)
+        if path is not None:
+            libtiff = ctypes.CDLL(path)
+            libtiff.TIFFSetErrorHandler(None)
+            libtiff.TIFFSetWarningHandler(None)
+
+
+_quiet_libtiff()
+
+
+def _quiet_pillow() -> None:
+    """Keep Pillow's warnings off stderr, where they would follow a refusal's one line: of
+    damaged metadata, and of large images (`check_size` refuses those from the header). Set
+    again before each decoding (adding a filter that is there already changes nothing), since
+    whoever restores the warning filters (a `warnings.catch_warnings` block, as test runners
+    have) drops them; not set per call with `catch_warnings`, which threads cannot share."""
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 def name_of(source: Source) -> str:
@@ -156,7 +194,7 @@ def open_image(source: Source) -> Image.Image:
         try:
             opened.load()
             return _upright(opened)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError):
+        except (Image.DecompressionBombError, MemoryError):
             raise InputError(f"{name} is too large to decode safely.") from None
         except Exception:  # a decoder's every failure on hostile bytes means the same to a person
             raise InputError(f"{name} is damaged or truncated and cannot be decoded.") from None
@@ -166,20 +204,19 @@ def open_image(source: Source) -> Image.Image:
 def _opened(data: bytes, name: str) -> Iterator[Image.Image]:
     """The image of ``data`` opened (its header read, nothing decoded) by a decoder of
     `IMAGE_FORMATS` only."""
-    if data[:3] == b"\xff\xd8\xff" and _jpeg_scans(data) > MAX_JPEG_SCANS:
-        raise InputError(f"{name} is a JPEG of more than {MAX_JPEG_SCANS} scans; save it again.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            opened = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
-        except Image.UnidentifiedImageError:
-            raise InputError(_not_accepted(name, data, IMAGE_FORMATS_IN_WORDS)) from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise InputError(f"{name} is too large to decode safely.") from None
-        except Exception:  # a header a decoder of ours recognised, then choked on
-            raise InputError(f"{name} is damaged or truncated and cannot be decoded.") from None
-        with opened:
-            yield opened
+    if (too_much := _too_much(data)) is not None:
+        raise InputError(f"{name} is {too_much}; save it again.")
+    _quiet_pillow()
+    try:
+        opened = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+    except Image.UnidentifiedImageError:
+        raise InputError(_not_accepted(name, data, IMAGE_FORMATS_IN_WORDS)) from None
+    except Image.DecompressionBombError:
+        raise InputError(f"{name} is too large to decode safely.") from None
+    except Exception:  # a header a decoder of ours recognised, then choked on
+        raise InputError(f"{name} is damaged or truncated and cannot be decoded.") from None
+    with opened:
+        yield opened
 
 
 def _not_accepted(name: str, data: bytes, accepted: str) -> str:
@@ -196,32 +233,107 @@ def _kind(head: bytes) -> str | None:
     return next((kind for magic, kind in _KNOWN_KINDS if start.startswith(magic.lower())), None)
 
 
-def _jpeg_scans(data: bytes) -> int:
-    """How many scans (SOS markers) a JPEG declares, read from its marker segments."""
-    scans, position = 0, 2
-    while position + 4 <= len(data) and data[position] == 0xFF:
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length field
-            position += 2
-            continue
+def _too_much(data: bytes) -> str | None:
+    """What makes ``data`` cost a decoder far more than its size (see `MAX_JPEG_SCANS`), in
+    words, or None."""
+    if data[:3] == b"\xff\xd8\xff":
+        scans, segments = _jpeg_units(data)
+        if scans > MAX_JPEG_SCANS:
+            return f"a JPEG of more than {MAX_JPEG_SCANS} scans"
+        if segments > MAX_JPEG_SEGMENTS:
+            return f"a JPEG of more than {MAX_JPEG_SEGMENTS} segments"
+    elif data[:8] == b"\x89PNG\r\n\x1a\n" and _png_chunks(data) > MAX_PNG_CHUNKS:
+        return f"a PNG of more than {MAX_PNG_CHUNKS} chunks"
+    elif data[:6] in (b"GIF87a", b"GIF89a") and _gif_blocks(data) > MAX_GIF_BLOCKS:
+        return f"a GIF of more than {MAX_GIF_BLOCKS} blocks before its first frame"
+    elif data[:2] == b"BM" and _bmp_rle_bytes(data) > MAX_BMP_RLE_BYTES:
+        return f"a run-length BMP of more than {MAX_BMP_RLE_BYTES // 2**20} MB of runs"
+    elif data[:4] in TiffImagePlugin.PREFIXES:
+        entries, blocks = _tiff_units(data)
+        if entries > MAX_TIFF_ENTRIES:
+            return f"a TIFF of more than {MAX_TIFF_ENTRIES} tags"
+        if blocks > MAX_TIFF_BLOCKS:
+            return f"a TIFF of more than {MAX_TIFF_BLOCKS} strips or tiles"
+    return None
+
+
+# A JPEG marker as libjpeg finds one: FF (the last of any fill FFs) and a code that is neither
+# 00 (a stuffed FF in entropy-coded data) nor a restart (D0-D7, inside scans). libjpeg skips
+# any other byte between segments (with a warning), and so does the search.
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
+def _jpeg_units(data: bytes) -> tuple[int, int]:
+    """(scans, marker segments) of a JPEG's first image, walked as libjpeg walks them; the count
+    stops past the limits."""
+    scans = segments = 0
+    position = 2
+    while segments <= MAX_JPEG_SEGMENTS and (found := _JPEG_MARKER.search(data, position)):
+        marker, position = data[found.start() + 1], found.end()
         if marker == 0xD9:  # end of image
             break
-        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
-        if marker == 0xDA:  # entropy-coded data follows, up to the next real marker
-            scans += 1
-            while True:
-                position = data.find(b"\xff", position)
-                if position < 0 or position + 1 >= len(data):
-                    return scans
-                following = data[position + 1]
-                if following == 0 or 0xD0 <= following <= 0xD7:
-                    position += 2
-                    continue
+        segments += 1
+        if marker not in (0x01, 0xD8):  # the others have a length (scans: then their data)
+            scans += marker == 0xDA
+            position += int.from_bytes(data[position : position + 2], "big")
+    return scans, segments
+
+
+def _png_chunks(data: bytes) -> int:
+    """How many chunks a PNG has, up to IEND; the count stops past the limit."""
+    chunks, position = 0, 8
+    while position + 8 <= len(data) and chunks <= MAX_PNG_CHUNKS:
+        chunks += 1
+        if data[position + 4 : position + 8] == b"IEND":
+            break
+        position += 12 + int.from_bytes(data[position : position + 4], "big")
+    return chunks
+
+
+def _gif_blocks(data: bytes) -> int:
+    """How many data sub-blocks and stray bytes Pillow reads before a GIF's first frame; the
+    count stops past the limit."""
+    flags, position, blocks = data[10] if len(data) > 10 else 0, 13, 0
+    if flags & 0x80:  # a global colour table
+        position += 3 << ((flags & 7) + 1)
+    while position < len(data) and blocks <= MAX_GIF_BLOCKS and data[position] not in b",;":
+        if data[position] != 0x21:  # a stray byte
+            position, blocks = position + 1, blocks + 1
+            continue
+        position += 2  # the extension's introducer and label, then its sub-blocks
+        while position < len(data) and blocks <= MAX_GIF_BLOCKS:
+            size = data[position]
+            position, blocks = position + 1 + size, blocks + 1
+            if size == 0:
                 break
-    return scans
+    return blocks
+
+
+def _bmp_rle_bytes(data: bytes) -> int:
+    """The bytes of run-length pixels a BMP holds (0 when it is not RLE4 or RLE8)."""
+    if len(data) < 34 or int.from_bytes(data[14:18], "little") < 40:  # no compression field
+        return 0
+    compression = int.from_bytes(data[30:34], "little")
+    return len(data) - int.from_bytes(data[10:14], "little") if compression in (1, 2) else 0
+
+
+def _tiff_units(data: bytes) -> tuple[int, int]:
+    """(tags, strips or tiles) of a TIFF's first image, read from its directory; (0, 0) when
+    the header cannot be read (Pillow then says what is wrong)."""
+    order = "<" if data[:2] == b"II" else ">"
+    big = data[2:4] in (b"+\0", b"\0+")
+    count, entry, size = ("Q", "HHQ", 20) if big else ("H", "HHI", 12)
+    try:
+        (directory,) = struct.unpack_from(order + ("Q" if big else "I"), data, 8 if big else 4)
+        (entries,) = struct.unpack_from(order + count, data, directory)
+        first = directory + struct.calcsize(count)
+        for index in range(min(entries, MAX_TIFF_ENTRIES)):
+            tag, _, values = struct.unpack_from(order + entry, data, first + index * size)
+            if tag in (273, 324):  # StripOffsets, TileOffsets
+                return entries, values
+    except struct.error:
+        return 0, 0
+    return entries, 0
 
 
 _ORIENTATIONS = {

@@ -44,14 +44,19 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     """Convert any PIL mode to 8-bit RGB: transparency on white, high bit depths scaled down."""
     if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
         values = np.asarray(image, dtype=np.float32)
-        top = 1.0 if image.mode == "F" and values.max(initial=0) <= 1 else 255.0
+        # NaN is black and infinities the ends of the range: neither may decide the scale.
+        peak = float(values[np.isfinite(values)].max(initial=0))
+        values = np.nan_to_num(values, nan=0.0, posinf=peak, neginf=0.0)
+        top = 1.0 if image.mode == "F" and peak <= 1 else 255.0
         # 16-bit modes span 0-65535 even when this image is dark; a 32-bit "I" image is
         # taken as 16-bit data when its values exceed 8 bits.
-        if image.mode.startswith("I;16") or (image.mode == "I" and values.max(initial=0) > 255):
+        if image.mode.startswith("I;16") or (image.mode == "I" and peak > 255):
             top = 65535.0
         image = Image.fromarray(np.clip(values / top * 255 + 0.5, 0, 255).astype(np.uint8))
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
+    if image.mode in ("1", "L", "P", "RGB") and "transparency" in image.info:
+        image = image.convert("RGBA")  # a palette's alpha, or the one colour that is clear
+    if image.mode == "La":  # premultiplied: Pillow converts it only to LA
+        image = image.convert("LA")
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
