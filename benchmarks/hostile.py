@@ -34,7 +34,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 from page_inputs import page_inputs, visitor  # noqa: E402
 
 from benchmarks.notes import record  # noqa: E402
-from nst.options import MIN_SIDE, PAGE_MIN_SIZE  # noqa: E402
+from nst.options import PAGE_MIN_SIZE  # noqa: E402
 
 CONTENT, STYLE = hostile.GOOD_PHOTO, REPO / "assets" / "style_swirls.jpg"
 ROLES = ("content", "style", "second_style", "mask_file", "mask")
@@ -85,27 +85,6 @@ def _inputs(kind: hostile.Kind, role: str) -> dict:
     else:
         extra[role] = handle_file(path)
     return page_inputs(content, style, PAGE_MIN_SIZE, **extra).api("fast")
-
-
-def _expected(kind: hostile.Kind, role: str, outcome: str) -> bool:
-    expect = kind.expect
-    if outcome == "result":
-        elongated = role == "content" and _elongated(expect.size)
-        return not expect.refuses and not elongated
-    message = outcome.removeprefix("refused: ")
-    if not outcome.startswith("refused: "):
-        return False
-    pattern = "|".join(p for p in (expect.refusal, "elongated" * (role == "content")) if p)
-    no_folder = "/tmp/" not in message and str(REPO) not in message  # names a file, no folder
-    return bool(pattern) and re.search(pattern, message) is not None and no_folder
-
-
-def _elongated(size: tuple[int, int] | None) -> bool:
-    """Whether a content image of ``size`` is too thin for the page's smallest output."""
-    if size is None:
-        return False
-    scale = PAGE_MIN_SIZE / max(size)
-    return min(round(side * scale) for side in size) < MIN_SIDE
 
 
 def _request(client: Client, kind: hostile.Kind, role: str) -> tuple[str, float]:
@@ -195,7 +174,10 @@ def run(url: str, pid: int, kinds: list[hostile.Kind], roles: tuple[str, ...]) -
             if canary is not None and canary.exists():
                 outcome += " — THE POSTSCRIPT RAN (canary written)"
                 canary.unlink()
-            expected = _expected(kind, role, outcome) and "canary" not in outcome
+            expected = (
+                hostile.served_as_expected(kind, role, outcome, PAGE_MIN_SIZE, ("/tmp/", str(REPO)))
+                and "canary" not in outcome
+            )
             rows.append(Row(kind, role, outcome, expected, seconds, before, _rss(pid), serving))
             print(f"{'ok  ' if expected else 'FAIL'} {kind.name} {role}: {outcome[:100]}",
                   file=sys.stderr, flush=True)  # fmt: skip

@@ -1639,6 +1639,31 @@ def representatives(all_kinds: Iterable[Kind]) -> list[Kind]:
     return list(first.values())
 
 
+def served_as_expected(
+    kind: Kind, role: str, outcome: str, size: int, folders: Iterable[str]
+) -> bool:
+    """Whether the page's answer to ``kind`` as ``role`` at ``size`` px is what a correct door
+    gives: ``outcome`` is "result" or "refused: " and the line (which names no folder of
+    ``folders``). As the content, a kind too thin for the size may be refused as such."""
+    expect = kind.expect
+    thin = role == "content" and _thin(expect.size, size)
+    if outcome == "result":
+        return not expect.refuses and not thin
+    if not outcome.startswith("refused: "):
+        return False
+    message = outcome.removeprefix("refused: ")
+    pattern = "|".join(p for p in (expect.refusal, "elongated" * thin) if p)
+    return bool(pattern and re.search(pattern, message)) and not any(f in message for f in folders)
+
+
+def _thin(shape: tuple[int, int] | None, size: int) -> bool:
+    """Whether an image of ``shape`` (width, height) has a side under MIN_SIDE at ``size`` px."""
+    if shape is None:
+        return False
+    scale = size / max(shape)
+    return min(round(side * scale) for side in shape) < MIN_SIDE
+
+
 def families(all_kinds: Iterable[Kind]) -> dict[str, int]:
     """How many kinds each family has."""
     counts: dict[str, int] = {}
