@@ -39,9 +39,10 @@ def stamp() -> str:
     """The machine, the commit and the date, as a section's first line."""
     cpu = device.cpu_info()
     features = ", ".join(cpu.features()) or "no AVX2"
+    generation = f" ({cpu.generation})" if cpu.generation else ""
     return (
-        f"Machine: {cpu.model or 'unknown CPU'}, {device.cpu_threads()} cores ({features}) · "
-        f"commit {commit()} · {datetime.date.today().isoformat()}"
+        f"Machine: {cpu.model or 'unknown CPU'}{generation}, {device.cpu_threads()} cores "
+        f"({features}) · commit {commit()} · {datetime.date.today().isoformat()}"
     )
 
 

@@ -207,7 +207,7 @@ def _fast_batch(args: argparse.Namespace, save_image) -> int:
 
 def _optimize(args: argparse.Namespace) -> int:
     from nst.images import save_image
-    from nst.report import summary
+    from nst.report import losses_line, summary
 
     job = _job(args)
     fast_image = job.fast().image if job.optimize_options.init == "fast" else None
@@ -227,7 +227,8 @@ def _optimize(args: argparse.Namespace) -> int:
     if args.log_json:
         Path(args.log_json).write_text(json.dumps(log, indent=1))
     print(summary(result))
-    print(f"total={bar.last.best_losses['total']:.6g} ({args.preset} preset)")
+    print(f"objective {bar.last.best_losses['total']:.6g} ({args.preset} preset)")
+    print(f"scored: {losses_line(job.scored(result).losses)}")  # both statistics, as `score`
     print(f"wrote {args.output}")
     return 0
 

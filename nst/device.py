@@ -60,6 +60,7 @@ class CpuInfo:
 
     model: str  # e.g. "AMD EPYC 9R14"
     flags: frozenset[str]  # feature flags, e.g. "avx512_bf16"
+    generation: str = ""  # "family 25, model 17": which one, when the model name is generic
 
     def features(
         self, names: Iterable[str] = ("avx2", "avx512f", "avx512_vnni", *BFLOAT16_FLAGS)
@@ -81,7 +82,12 @@ def cpu_info() -> CpuInfo:
                     break
     except OSError:
         pass
-    return CpuInfo(fields.get("model name", ""), frozenset(fields.get("flags", "").split()))
+    generation = ""
+    if "cpu family" in fields:
+        generation = f"family {fields['cpu family']}, model {fields.get('model', '?')}"
+    return CpuInfo(
+        fields.get("model name", ""), frozenset(fields.get("flags", "").split()), generation
+    )
 
 
 def native_bfloat16(flags: Iterable[str]) -> bool:

@@ -72,6 +72,7 @@ class Plan:
     content: np.ndarray  # at the output size
     targets: Targets  # for the output size
     preset: LossPreset
+    style_loss: str  # the style statistic matched (`nst.options.STYLE_LOSSES`)
     optimizer: str
     start: np.ndarray  # the first image, at the output size
     scales: tuple[Scale, ...]  # coarse to fine
@@ -217,6 +218,7 @@ def optimize(
         content=content,
         targets=targets,
         preset=options.loss_preset,
+        style_loss=options.style_loss,
         optimizer=options.optimizer,
         start=initial_image(content, options.init, start, options.seed),
         scales=schedule(shape, steps, scales),
@@ -289,7 +291,10 @@ class _Run:
                 self.times, self.mark = [], time.perf_counter()
                 content = resize(plan.content, (h, w))
                 extractor = feature_extractor(plan.preset.layers, precision=plan.precision)
-                loss = StyleLoss(content, plan.targets.scaled(h / height), plan.preset, extractor)
+                targets = plan.targets.scaled(h / height)
+                loss = StyleLoss(
+                    content, targets, plan.preset, extractor, statistics=(plan.style_loss,)
+                )
                 # A new size: losses from the previous one don't compare, so the best restarts.
                 self.best, self.best_losses = None, {"total": np.inf}
                 self.scale_size, self.scale_end = (h, w), self.step + scale.steps

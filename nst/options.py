@@ -124,6 +124,15 @@ NORMALIZED = LossPreset(
 PRESETS = {preset.name: preset for preset in (NORMALIZED, TUTORIAL)}
 
 
+# Which statistic of a style layer's features the optimizer matches (`nst.losses`): their Gram
+# matrix (correlations, Gatys et al.), or the Gaussian fitted to them under the Wasserstein-2
+# distance (distributions; `nst.wasserstein`). Every result is scored with both.
+STYLE_LOSSES = ("gram", "w2")
+# W2 under the normalized preset: each layer's W2² over the style's mean squared feature norm,
+# times this, so the default style weight balances style and content as with Gram matrices
+# (docs/measurements.md, "Style statistics").
+W2_BALANCE = 1.5
+
 # Whose colors the result has (Gatys et al. 2017, "Controlling Perceptual Factors in Neural
 # Style Transfer", section 5): the style's; the photo's, by taking only luminance from the
 # result (`nst.color.preserve_color`); or the style's recolored to the photo's color mean and
@@ -310,6 +319,12 @@ class OptimizeOptions:
     emphasis: str = _option(
         "balanced", "how much the style counts against the content", choices=tuple(STYLE_EMPHASIS)
     )
+    style_loss: str = _option(
+        "gram",
+        "the style statistic matched: correlations (gram: Gram matrices) or distributions (w2: "
+        "Wasserstein-2 between Gaussians of the features)",
+        choices=STYLE_LOSSES,
+    )
     style_weight: float | None = _option(None, "override the preset's", type=float, metavar="W")
     content_weight: float | None = _option(None, "override the preset's", type=float, metavar="W")
     tv_weight: float | None = _option(None, "override the preset's", type=float, metavar="W")
@@ -347,6 +362,7 @@ class OptimizeOptions:
         _choice("init", self.init, INITS)
         _choice("preset", self.preset, tuple(PRESETS))
         _choice("emphasis", self.emphasis, tuple(STYLE_EMPHASIS))
+        _choice("style loss", self.style_loss, STYLE_LOSSES)
         _choice("precision", self.precision, PRECISIONS)
         for name in ("style_weight", "content_weight", "tv_weight"):
             value = getattr(self, name)

@@ -49,9 +49,14 @@ class Result:
     losses: dict[str, float] = field(default_factory=dict)  # `losses.score`'s, once scored
 
     def metrics(self) -> dict[str, Any]:
+        """What `metrics.json` holds of it: its size and seconds, its losses, its recipe."""
         height, width = self.image.shape[:2]
-        size = {"seconds": round(self.seconds, 3), "size": [width, height]}
-        return {**self.losses, **size, **self.recipe}
+        return {
+            "seconds": round(self.seconds, 3),
+            "size": [width, height],
+            "losses": self.losses,
+            "recipe": self.recipe,
+        }
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,7 @@ class Optimization:
         recipe = {
             "method": "optimize",
             "optimizer": options.optimizer,
+            "style_loss": options.style_loss,
             "init": options.init,
             "steps": progress.step,
             "stopped_by": progress.stopped_by,
@@ -248,7 +254,10 @@ class Optimization:
         from nst.runtime import tf
 
         job = self.job
-        loss = losses.StyleLoss(job.content, job.targets, job.optimize_options.loss_preset)
+        options = job.optimize_options
+        loss = losses.StyleLoss(
+            job.content, job.targets, options.loss_preset, statistics=(options.style_loss,)
+        )
         image = resize(np.asarray(image, np.float32), job.content.shape[:2])
         return float(loss(tf.constant(image[None]))["total"])
 

@@ -37,7 +37,7 @@ def summary(result: Result) -> str:
         over = f" over {how['scales']} scales" if how.get("scales", 1) > 1 else ""
         method = (
             f"Optimized · {how['optimizer']} from {how['init']}, {how['steps']} steps{over} "
-            f"(ended by {how['stopped_by']})"
+            f"(ended by {how['stopped_by']}) · {STYLE_LOSS_LABELS[how['style_loss']]}"
         )
     # The perceptual controls, when they are not the defaults.
     if how.get("colors", "style") != "style":
@@ -48,9 +48,15 @@ def summary(result: Result) -> str:
 
 
 def losses_line(losses: dict, bold: str = "") -> str:
-    """One line of the measured losses, with each region's style loss when there is a mask;
-    ``bold`` wraps each number (e.g. "**" in Markdown)."""
-    numbers = [("style loss", "style_loss"), ("content loss", "content_loss"), ("total", "total")]
+    """One line of the scored losses, the style loss with both statistics, and each region's
+    style loss when there is a mask; ``bold`` wraps each number (e.g. "**" in Markdown)."""
+    numbers = [
+        ("style loss", "style_loss"),
+        ("style loss (W2)", "style_loss_w2"),
+        ("content loss", "content_loss"),
+        ("total", "total"),
+    ]
+    numbers = [(label, key) for label, key in numbers if key in losses]
     line = " · ".join(f"{label} {bold}{losses[key]:.3g}{bold}" for label, key in numbers)
     if regions := losses.get("style_loss_by_region"):
         white, black = (f"{bold}{value:.3g}{bold}" for value in regions)
@@ -58,16 +64,21 @@ def losses_line(losses: dict, bold: str = "") -> str:
     return line
 
 
+# The style statistics (`nst.options.STYLE_LOSSES`) in words, and their keys in the scores.
+STYLE_LOSS_LABELS = {"gram": "correlations (Gram)", "w2": "distributions (Wasserstein)"}
+STYLE_LOSS_KEYS = {"gram": "style_loss", "w2": "style_loss_w2"}
 # Two losses within this factor of each other read as the same.
 SAME_WITHIN = 1.1
 
 
-def versus_fast(fast: dict, optimized: dict) -> str:
-    """The optimized result's measured losses against the fast result's, in words and ratios:
+def versus_fast(fast: dict, optimized: dict, style_loss: str = "gram") -> str:
+    """The optimized result's scored losses against the fast result's, in words and ratios:
     "Style 11× closer to the painting than Fast, photo kept as well". Both are `losses.score`'s
-    of the same inputs; a lower style loss is closer to the painting, a lower content loss keeps
+    of the same inputs, the style compared by the statistic the optimization matched
+    (``style_loss``); a lower style loss is closer to the painting, a lower content loss keeps
     more of the photo."""
-    style = _ratio(fast["style_loss"], optimized["style_loss"])
+    key = STYLE_LOSS_KEYS[style_loss]
+    style = _ratio(fast[key], optimized[key])
     content = _ratio(fast["content_loss"], optimized["content_loss"])
     if style >= SAME_WITHIN:
         words = f"Style {_times(style)} closer to the painting than Fast"

@@ -1,7 +1,8 @@
 """Pictures of what the slow path optimizes: VGG19 feature maps and Gram matrices.
 
 Early layers respond to color and fine texture, deep ones to outlines and objects; the Gram
-matrix of a layer (channel-by-channel correlations) is the "style" the optimizer matches.
+matrix of a layer (channel-by-channel correlations), or the means and covariance of its features
+(what the Wasserstein-2 statistic compares), is the "style" the optimizer matches.
 Everything comes from the optimizer's own feature extractor (`nst.vgg.feature_extractor`).
 """
 
@@ -35,6 +36,10 @@ _VIRIDIS = (
     )
     / 255.0
 )
+
+
+# The covariance's two signs, for a heat map white at zero.
+_RED, _BLUE = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.3, 0.8], np.float32)
 
 
 def colormap(values: np.ndarray) -> np.ndarray:
@@ -75,8 +80,27 @@ def gram_heatmap(maps: np.ndarray, channels: int = 64, cell_pixels: int = 4) -> 
     """
     gram = gram_matrix(tf.constant(maps[None, ..., :channels]))[0].numpy()
     gram = np.sqrt(np.maximum(gram, 0.0))
-    heat = colormap(gram / max(float(gram.max()), 1e-8))
-    return np.repeat(np.repeat(heat, cell_pixels, axis=0), cell_pixels, axis=1)
+    return _cells(colormap(gram / max(float(gram.max()), 1e-8)), cell_pixels)
+
+
+def _cells(image: np.ndarray, pixels: int) -> np.ndarray:
+    """Each entry of ``image`` a crisp square of ``pixels``, which viewers that smooth keep."""
+    return np.repeat(np.repeat(image, pixels, axis=0), pixels, axis=1)
+
+
+def moments_views(maps: np.ndarray, channels: int = 64, cell_pixels: int = 4) -> tuple:
+    """What the Wasserstein-2 statistic matches of one layer's activations ``maps`` (first
+    ``channels`` channels): the features' means as a strip of cells (viridis, by the largest),
+    and their covariance as a heat map, positive red, negative blue, on a square-root scale."""
+    flat = maps[..., :channels].reshape(-1, min(channels, maps.shape[-1])).astype(np.float64)
+    mean = flat.mean(axis=0)
+    covariance = (flat - mean).T @ (flat - mean) / len(flat)
+    strip = colormap(mean / max(float(mean.max()), 1e-8))[None].repeat(8, axis=0)
+    signed = np.sign(covariance) * np.sqrt(np.abs(covariance))
+    signed /= max(float(np.abs(signed).max()), 1e-8)
+    towards = np.where(signed[..., None] > 0, _RED, _BLUE)
+    heat = 1.0 + np.abs(signed)[..., None] * (towards - 1.0)  # white at zero
+    return _cells(strip, cell_pixels), _cells(heat.astype(np.float32), cell_pixels)
 
 
 def region_views(

@@ -81,11 +81,11 @@ def test_non_image_gets_a_message_and_the_server_keeps_serving(
     assert Path(path).is_file()
 
 
-def test_inside_vgg_shows_feature_maps_and_the_gram_matrix(
+def test_inside_vgg_shows_feature_maps_the_gram_matrix_and_the_moments(
     client, photo: Path, painting: Path, tmp_path: Path
 ) -> None:
     handle = gradio_client.handle_file
-    content_maps, style_maps, gram, note, *regions = client.predict(
+    content_maps, style_maps, gram, means, covariance, note, *regions = client.predict(
         handle(str(photo)),
         handle(str(painting)),
         None,
@@ -95,8 +95,10 @@ def test_inside_vgg_shows_feature_maps_and_the_gram_matrix(
         api_name="/inside_vgg",
     )
     assert note.startswith("block3_conv1: 256 channels") and regions == [None] * 3
-    gram_image = np.asarray(Image.open(gram))
+    gram_image, covariance_image = (np.asarray(Image.open(g)) for g in (gram, covariance))
     assert gram_image.shape[0] == gram_image.shape[1]  # a channels × channels matrix
+    assert covariance_image.shape == gram_image.shape  # the same channels, centred
+    assert Image.open(means).width == gram_image.shape[1]  # one cell a channel
     # 16 tiles in 4 columns of block3 maps (1/4 of 256 px wide landscape images), 2 px apart.
     for maps in (content_maps, style_maps):
         assert Image.open(maps).width == 4 * 64 + 3 * 2

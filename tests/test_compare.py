@@ -36,13 +36,16 @@ def test_compare_writes_the_four_files(compared: Path) -> None:
 
 def test_metrics_say_what_made_each_image(compared: Path) -> None:
     metrics = json.loads((compared / "metrics.json").read_text())
-    assert metrics["fast"]["method"] == "fast" and metrics["fast"]["engine"] in ("hub", "lite")
-    assert metrics["optimized"]["method"] == "optimize"
-    assert metrics["optimized"]["init"] == "fast" and metrics["optimized"]["steps"] > 0
+    fast, optimized = metrics["fast"]["recipe"], metrics["optimized"]["recipe"]
+    assert fast["method"] == "fast" and fast["engine"] in ("hub", "lite")
+    assert optimized["method"] == "optimize" and optimized["style_loss"] == "gram"
+    assert optimized["init"] == "fast" and optimized["steps"] > 0
     for key in ("fast", "optimized"):
-        assert {"style_loss", "content_loss", "total", "seconds"} <= set(metrics[key])
+        assert metrics[key]["seconds"] > 0
+        losses = metrics[key]["losses"]
+        assert {"style_loss", "style_loss_w2", "content_loss", "total"} <= set(losses)
     # The optimizer starts from the fast result and keeps its best image: lower total loss.
-    assert metrics["optimized"]["total"] < metrics["fast"]["total"]
+    assert metrics["optimized"]["losses"]["total"] < metrics["fast"]["losses"]["total"]
 
 
 @pytest.mark.parametrize("name", ["fast", "optimized"])
@@ -51,6 +54,6 @@ def test_metrics_equal_what_score_prints(
 ) -> None:
     assert cli.main(["score", str(CONTENT), str(STYLE), str(compared / f"{name}.png")]) == 0
     scored = json.loads(capsys.readouterr().out)
-    metrics = json.loads((compared / "metrics.json").read_text())[name]
-    for key in ("style_loss", "content_loss", "total"):
+    metrics = json.loads((compared / "metrics.json").read_text())[name]["losses"]
+    for key in ("style_loss", "style_loss_w2", "content_loss", "total"):
         assert metrics[key] == pytest.approx(scored[key], rel=1e-6)

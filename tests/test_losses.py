@@ -95,9 +95,9 @@ def test_score_of_the_content_itself_has_no_content_loss(photo, painting) -> Non
     content, style = load_image(photo), load_image(painting)
     image = resize(content, (48, 64))
     scores = losses.score(image, content, Targets((style,)))
-    assert set(scores) == {"style_loss", "content_loss", "tv_loss", "total"}
+    assert set(scores) == {"style_loss", "style_loss_w2", "content_loss", "tv_loss", "total"}
     assert scores["content_loss"] == 0.0
-    assert scores["style_loss"] > 0 and scores["tv_loss"] > 0
+    assert scores["style_loss"] > 0 and scores["style_loss_w2"] > 0 and scores["tv_loss"] > 0
     assert scores["total"] == pytest.approx(
         scores["style_loss"] + scores["content_loss"] + scores["tv_loss"], rel=1e-6
     )

@@ -165,3 +165,16 @@ def test_cli_bad_input_is_one_line_and_nonzero(
     status = cli.main(["optimize", str(photo), str(missing), "-o", str(tmp_path / "o.png")])
     error = capsys.readouterr().err
     assert status != 0 and error.startswith("error:") and error.count("\n") == 1
+
+
+@pytest.mark.parametrize("statistic, words", [("gram", "(Gram)"), ("w2", "(Wasserstein)")])
+def test_cli_optimizes_either_statistic_says_which_and_scores_both(
+    statistic: str, words: str, photo: Path, painting: Path, tmp_path: Path, capsys
+) -> None:
+    output = tmp_path / "out.png"
+    argv = ["optimize", str(photo), str(painting), "-o", str(output), "--size", "64"]
+    assert cli.main([*argv, "--steps", "3", "--style-loss", statistic]) == 0
+    printed = capsys.readouterr().out
+    assert words in printed.splitlines()[0]  # what made it
+    scored = next(line for line in printed.splitlines() if line.startswith("scored:"))
+    assert "style loss" in scored and "style loss (W2)" in scored and "content loss" in scored

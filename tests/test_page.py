@@ -49,6 +49,7 @@ def test_the_api_parameters_are_the_page_inputs_fields() -> None:
             "init",
             "time_budget",
             "emphasis",
+            "style_loss",
             "fast_image",
         ],
         "/inside_vgg": ["content", "style", "second_style", "mask", "mask_file", "layer"],
@@ -113,7 +114,7 @@ def test_optimize_from_the_fast_result_it_makes_then_compares_with_it(
     assert optimized.shape == fast_image.shape  # (how far it got depends on the machine's load)
     assert "style loss" in fast_numbers and text.MEASURING not in fast_numbers  # measured here
     assert "Optimized · lbfgs from fast" in numbers and "to the painting" in numbers
-    assert numbers.count("style loss") == 2  # both results' exact losses, one click away
+    assert numbers.count("style loss (W2)") == 2  # both results' exact losses, one click away
     assert len(curve) and curve["step"].dtype.kind == "i"  # whole steps
     ends = curve.groupby("series")["step"].max()  # at the end, the fast line spans the steps made
     assert ends[text.FAST_SERIES] == ends[text.OPTIMIZED_SERIES]

@@ -185,7 +185,7 @@ def test_the_optimizer_runs_the_chosen_precision_and_the_result_says_so(
     steps = []
     result = job.scored(job.optimize().run(steps.append))
     first = steps[0].losses["total"]  # of the content itself
-    assert result.recipe["precision"] == result.metrics()["precision"] == expected
+    assert result.recipe["precision"] == result.metrics()["recipe"]["precision"] == expected
     assert result.recipe["device"] == f"CPU, 2 threads, {expected}"
     assert f" · CPU, 2 threads, {expected} · " in report.summary(result)
     # The optimizer evaluated its objective in that precision, and not in the other.

@@ -59,16 +59,28 @@ def relative_error(ours: tf.Tensor, theirs: tf.Tensor) -> float:
 
 
 def assert_blockwise_equals_whole(
-    content: np.ndarray, targets: Targets, preset: LossPreset, size: int, formulation: str
+    content: np.ndarray,
+    targets: Targets,
+    preset: LossPreset,
+    size: int,
+    formulation: str,
+    statistic: str = "gram",
 ) -> None:
     extractor = feature_extractor(formulation=formulation)
-    whole = StyleLoss(content, targets, preset, extractor, block_size=None)
-    blockwise = StyleLoss(content, targets, preset, extractor, block_size=size)
+    statistics = (statistic,)
+    whole = StyleLoss(content, targets, preset, extractor, None, statistics)
+    blockwise = StyleLoss(content, targets, preset, extractor, size, statistics)
     for name, target in whole.content_targets.items():
         assert relative_error(blockwise.content_targets[name], target) < TOLERANCE
     for ours, theirs in zip(blockwise.regions, whole.regions, strict=True):
-        for name, target in theirs.targets.items():
-            assert relative_error(ours.targets[name], target) < TOLERANCE
+        for name, target in theirs.grams.items():
+            assert relative_error(ours.grams[name], target) < TOLERANCE
+        # The style's side of W2: its mean and its covariance's trace. (Its square root magnifies
+        # float32 rounding along the covariance's smallest directions; the loss and its
+        # gradient, checked below, are what must agree.)
+        for name, gaussian in theirs.gaussians.items():
+            for mine, its in zip(ours.gaussians[name][:2], gaussian[:2], strict=True):
+                assert relative_error(mine, its) < TOLERANCE
     image = start(content)
     with tf.GradientTape() as tape:
         tape.watch(image)
@@ -104,14 +116,18 @@ CASES = {
 
 
 @pytest.mark.parametrize(
-    ("case", "formulation"),
-    [(case, "transposed") for case in CASES]
-    + [("mask, one style", "direct"), ("tutorial", "direct")],
+    ("case", "formulation", "statistic"),
+    [(case, "transposed", statistic) for case in CASES for statistic in ("gram", "w2")]
+    + [("mask, one style", "direct", "gram"), ("tutorial", "direct", "gram")],
 )
-def test_blockwise_loss_and_gradient_equal_the_whole_images(images, case, formulation) -> None:
+def test_blockwise_loss_and_gradient_equal_the_whole_images(
+    images, case, formulation, statistic
+) -> None:
     preset, targets = CASES[case]
     assert len(vgg_blocks.tile(images["content"].shape[:2], BLOCK, preset.layers)) == 4
-    assert_blockwise_equals_whole(images["content"], targets(images), preset, BLOCK, formulation)
+    assert_blockwise_equals_whole(
+        images["content"], targets(images), preset, BLOCK, formulation, statistic
+    )
 
 
 def test_blocks_whose_margins_end_inside_the_image_are_exact_too(images) -> None:

@@ -28,6 +28,7 @@ from nst.options import (
     PAGE_MIN_SIZE,
     PAGE_TIME_BUDGET_LIMITS,
     STYLE_EMPHASIS,
+    STYLE_LOSSES,
     STYLE_SCALE_LIMITS,
 )
 from nst.report import summary
@@ -137,7 +138,8 @@ def _optimize(job, start: np.ndarray | None, stop: threading.Event | None) -> It
     numbers = _numbers(result)
     if start is not None:
         fast_losses = job.score(start)
-        numbers = text.versus(summary(result), result.losses, fast_losses)
+        style_loss = job.optimize_options.style_loss
+        numbers = text.versus(summary(result), result.losses, fast_losses, style_loss)
         if made is not None:  # measured here, so the page need not measure it again
             made.losses = fast_losses
             shown = shown[0], _numbers(made)
@@ -231,6 +233,7 @@ class Controls:
     init: gr.Radio
     time_budget: gr.Slider
     emphasis: gr.Radio
+    style_loss: gr.Radio
     fast_button: gr.Button
     optimize_button: gr.Button
     stop_button: gr.Button
@@ -342,6 +345,11 @@ def controls() -> Controls:
             label="Time budget (s)",
         )
         emphasis = gr.Radio(list(STYLE_EMPHASIS), value=defaults.emphasis, label="Style emphasis")
+        style_loss = gr.Radio(
+            [(text.STYLE_LOSS_LABELS[v], v) for v in STYLE_LOSSES],
+            value=defaults.style_loss,
+            label="Style statistics",
+        )
     return Controls(
         content=content,
         style=style,
@@ -356,6 +364,7 @@ def controls() -> Controls:
         init=init,
         time_budget=budget,
         emphasis=emphasis,
+        style_loss=style_loss,
         fast_button=fast_button,
         optimize_button=optimize_button,
         stop_button=stop_button,

@@ -201,6 +201,7 @@ class PageInputs:
     init: str = REFINE_FAST.init
     time_budget: float | None = REFINE_FAST.time_budget
     emphasis: str = REFINE_FAST.emphasis
+    style_loss: str = REFINE_FAST.style_loss
 
     def job(self) -> pipeline.Job:
         """These values as a validated job (raises `InputError` for bad input)."""
@@ -231,7 +232,12 @@ class PageInputs:
                 style_scale=float(self.style_scale),
             ),
             FastOptions(strength=self.strength),
-            OptimizeOptions(init=self.init, time_budget=budget, emphasis=self.emphasis),
+            OptimizeOptions(
+                init=self.init,
+                time_budget=budget,
+                emphasis=self.emphasis,
+                style_loss=self.style_loss,
+            ),
             mask=self.mask_map(),
         )
 
@@ -266,7 +272,7 @@ class PageInputs:
 
 
 PAGE_FIELDS = tuple(f.name for f in fields(PageInputs))
-_OPTIMIZE_ONLY = ("init", "time_budget", "emphasis")
+_OPTIMIZE_ONLY = ("init", "time_budget", "emphasis", "style_loss")
 # The page's inputs each API endpoint takes, in the order its parameters are listed (each also
 # takes the event's own components: the fast image, the layer).
 ENDPOINT_INPUTS = {

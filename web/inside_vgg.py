@@ -20,10 +20,11 @@ from web.inputs import PageInputs
 from web.visitors import Visitor, turn
 
 
-@answers(lambda line: (None, None, None, line, None, None, None))
+@answers(lambda line: (None, None, None, None, None, line, None, None, None))
 def inside_vgg(inputs: PageInputs, layer: str, visitor: Visitor | None = None) -> tuple:
-    """Feature maps of both images and the style's Gram matrix at `layer`, at 256 px; with a
-    mask, the mask at that layer and what each region's Gram matrix is matched to."""
+    """Feature maps of both images, and the style's Gram matrix, feature means and covariance
+    at `layer`, at 256 px; with a mask, the mask at that layer and what each region's Gram
+    matrix is matched to."""
     job = replace(inputs, size=256, second_style_share=0.5).job()
     with turn("losses", visitor, inputs.files()):
         content_maps = visualize.activations(job.content, layer)
@@ -33,10 +34,13 @@ def inside_vgg(inputs: PageInputs, layer: str, visitor: Visitor | None = None) -
         )
     height, width, channels = content_maps.shape
     mask_view, (white, black) = regions or (None, (None, None))
+    means, covariance = visualize.moments_views(style_maps)
     return (
         to_uint8(visualize.feature_grid(content_maps)),
         to_uint8(visualize.feature_grid(style_maps)),
         to_uint8(visualize.gram_heatmap(style_maps)),
+        to_uint8(means),
+        to_uint8(covariance),
         text.layer_note(layer, channels, width, height),
         *(None if view is None else to_uint8(view) for view in (mask_view, white, black)),
     )
@@ -46,7 +50,8 @@ def inside_vgg(inputs: PageInputs, layer: str, visitor: Visitor | None = None) -
 class Tab:
     layer: gr.Dropdown
     show: gr.Button
-    views: tuple[gr.Image, ...]  # the photo's maps, the style's, the style's Gram matrix
+    # The photo's maps, the style's, the style's Gram matrix, feature means and covariance.
+    views: tuple[gr.Image, ...]
     note: gr.Markdown
     regions: tuple[gr.Image, ...]  # the mask at the layer, each region's target
 
@@ -58,7 +63,7 @@ def layout() -> Tab:
         layer = gr.Dropdown(list(visualize.LAYERS), value="block1_conv1", label="Layer")
         show = gr.Button("Show layer")
     with gr.Row():
-        views = tuple(
+        maps = tuple(
             gr.Image(label=label, interactive=False)
             for label in (
                 "Content: strongest feature maps",
@@ -66,6 +71,15 @@ def layout() -> Tab:
                 "Style Gram matrix (first 64 channels)",
             )
         )
+    with gr.Row():  # what the Wasserstein-2 statistic compares instead
+        moments = tuple(
+            gr.Image(label=label, interactive=False)
+            for label in (
+                "Style feature means (first 64 channels)",
+                "Style covariance (first 64 channels; red +, blue −)",
+            )
+        )
+    views = maps + moments
     note = gr.Markdown(elem_id="layer-note")
     gr.Markdown(text.INSIDE_VGG_REGIONS)
     with gr.Row():

@@ -16,6 +16,7 @@ STARTING = "Optimizing: starting from the fast result…"
 ESTIMATING = "*measuring this server's speed…*"
 INIT_LABELS = {"fast": "fast result", "content": "content photo", "noise": "noise"}
 COLOR_LABELS = report.COLOR_LABELS
+STYLE_LOSS_LABELS = report.STYLE_LOSS_LABELS
 OPTIMIZED_SERIES, FAST_SERIES = "optimized (best so far)", "fast result"
 PAINTED = (
     "Painted: the style (the first, with two). Unpainted: the photo kept (the second style, "
@@ -23,8 +24,8 @@ PAINTED = (
 )
 INSIDE_VGG = (
     "What the optimizer matches. Early layers respond to color and fine texture, deep ones to "
-    "outlines; the Gram matrix (channel correlations) of each style layer is the *style* the "
-    "optimizer reproduces."
+    "outlines. The *style* it reproduces is, at each style layer, the Gram matrix (channel "
+    "correlations) or, with the Wasserstein statistic, the features' means and covariance."
 )
 INSIDE_VGG_REGIONS = (
     "With a mask (*Where the style goes*): the mask as this layer sees it, and the Gram matrix "
@@ -36,8 +37,8 @@ def header(where: Device, precision: str) -> str:
     return (
         f"## {TITLE}\n"
         "A photo and a painting, or one click on an example. **Fast**: Magenta's network, in "
-        "about a second. **Optimize**: the image itself against VGG19's Gram matrices (Gatys "
-        f"et al.), up to a minute or two on this server's {where.label}, {precision}."
+        "about a second. **Optimize**: the image itself against VGG19's statistics of the "
+        f"painting (Gatys et al.), a minute or two on this server's {where.label}, {precision}."
     )
 
 
@@ -79,7 +80,7 @@ def exact_losses(losses: dict) -> str:
     return f"<details><summary>Exact losses</summary>{report.losses_line(losses)}</details>"
 
 
-def versus(summary: str, losses: dict, fast_losses: dict) -> str:
+def versus(summary: str, losses: dict, fast_losses: dict, style_loss: str) -> str:
     """The Markdown under the optimized result: what made it, how it compares with the fast
     result in words, and both results' exact losses one click away."""
     exact = (
@@ -87,7 +88,8 @@ def versus(summary: str, losses: dict, fast_losses: dict) -> str:
         f"Optimized: {report.losses_line(losses)}<br>"
         f"Fast: {report.losses_line(fast_losses)}</details>"
     )
-    return f"{summary}  \n**{report.versus_fast(fast_losses, losses)}.**  \n{exact}"
+    words = report.versus_fast(fast_losses, losses, style_loss)
+    return f"{summary}  \n**{words}.**  \n{exact}"
 
 
 def layer_note(layer: str, channels: int, width: int, height: int) -> str:

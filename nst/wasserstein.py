@@ -1,0 +1,204 @@
+"""The Wasserstein-2 style statistic: Gaussians fitted to a layer's features, and their distance.
+
+Beside the Gram matrix (`nst.losses`), a style layer can be summed up by the mean μ and the
+covariance Σ of its C features over locations, and an image compared with the style by the
+squared 2-Wasserstein distance between the two Gaussians (Dowson and Landau 1982; as a style loss
+in crowsonkb/style-transfer-pytorch's ``StyleLossW2``):
+
+    W2² = |μ − μₛ|² + tr Σ + tr Σₛ − 2 tr (Σₛ^½ Σ Σₛ^½)^½
+
+Sums. Both Gaussians come from sums over locations (`gaussian`): of the features, of their outer
+products (`nst.losses.gram_sum`) and of the weights (the number of locations; for a masked
+region the sum of mask²), so, like the Gram loss, it can be computed block by block
+(`nst.vgg_blocks`): sums over blocks add up exactly. A mix of styles is the Gaussian of the
+share-weighted moments (`mixed_gaussian`): means and raw second moments mix linearly,
+covariances do not.
+
+Precision. The sums come in float32 (whatever VGG19's precision) and everything after them is
+float64; the loss goes back as float32. Near a match W2² is a small difference of large traces:
+for a painting against itself at another size it is 4.6e-4 of tr Σ + tr Σₛ at block1_conv1,
+and all-float32 got W2² 8% wrong and its gradient 35%; float64 from the same float32 sums
+1.4e-5 and 2.4e-4 (`benchmarks/matrix_sqrt.py`: errors against float64 features, whose
+gradient agrees with central differences).
+
+Square root. The style's Σₛ^½ is computed once (`style_gaussian`); the image's
+tr (Σₛ^½ Σ Σₛ^½)^½ at every evaluation (`trace_sqrt`), from an eigendecomposition of
+M = Σₛ^½ Σ Σₛ^½ with its own gradient d tr M^½ / dM = ½ M^-½ = ½ V Λ^-½ Vᵀ over the eigenvalues
+that count (see Rank); differentiating through tf.linalg.eigh and the square roots instead gave
+NaN where eigenvalues are 0 (2 of 5 layers). Chosen by measurement over coupled Newton–Schulz
+iterations (crowsonkb's choice, with a Lyapunov backward): VGG19 covariances' eigenvalues span
+1e-9 of the largest and less, which 20 iterations do not reach (W2² up to 1.4e-2 wrong away from
+a match, 0.9 near one; gradient 2e-2 to 0.5) and 30 overflow in float32. Value and gradient at
+512 channels took 0.12 s in float64 (0.06 s in float32), 0.17 to 0.77 s for 20 iterations; the
+five tutorial layers together 0.27 s (float32: 0.13 s), beside some 3 s for a 512 px evaluation
+of VGG19 (2 cores of an AVX-512 EPYC, load average 4.6: other work was running).
+
+Rank. The covariance of n locations has rank n − 1 at most: below C + 1 locations (block5_conv1
+of images under about 400 px, small regions) most of M's eigenvalues are 0, computed as rounding
+noise whose square roots would add up. Given the number of locations (``locations``), only the
+top n − 1 eigenvalues count: for a 64 px photo at block3-5 W2² was otherwise up to 2.5e-4 wrong
+and its gradient 4e-3, and is 5e-7 and 3e-4 at worst with the bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from nst.runtime import tf
+
+DTYPE = tf.float64  # everything after the float32 sums (see "Precision" above)
+# Eigenvalues below this fraction of the largest are rounding noise (float64 eigh's error is
+# ~C × 1e-16 of the largest) and count as zero, in the value and in the gradient ½ λ^-½, which
+# they would blow up. On VGG19 covariances, 1e-10 and 1e-12 cost gradient accuracy (3e-2 and
+# 5e-3 at worst), 1e-14 none.
+NOISE = 1e-14
+
+Tensor = tf.Tensor | np.ndarray | float
+
+
+class Gaussian(NamedTuple):
+    """A layer's features summed up: mean (..., C), covariance (..., C, C) and a bound on the
+    covariance's rank (None: C)."""
+
+    mean: tf.Tensor
+    covariance: tf.Tensor
+    rank: int | None = None
+
+
+class StyleGaussian(NamedTuple):
+    """The style's side of W2², computed once: mean μₛ (..., C), tr Σₛ (...), Σₛ^½ (..., C, C)
+    (symmetric, PSD) and the bound on its rank."""
+
+    mean: tf.Tensor
+    trace: tf.Tensor
+    root: tf.Tensor
+    rank: int | None = None
+
+
+def gaussian(
+    feature_sum: Tensor, gram_sum: Tensor, weight: Tensor, locations: int | None = None
+) -> Gaussian:
+    """The Gaussian of features from their sums over locations, in float64.
+
+    ``feature_sum`` (..., C) is Σ w f, ``gram_sum`` (..., C, C) is Σ w f fᵀ and ``weight`` Σ w,
+    over locations with weights w: 1 for a whole image (``weight`` is then the number of
+    locations), mask² for a region, as the guided Gram matrix weighs it (`nst.losses.guide`: its
+    ``gram_sum`` of features times the guide is already Σ w f fᵀ; the feature sum must be weighted
+    by the guide squared). ``locations``: how many locations have a weight, when known; the
+    covariance's rank is then at most one less.
+    """
+    weight = tf.cast(weight, DTYPE)
+    mean = tf.cast(feature_sum, DTYPE) / weight[..., None]
+    second = tf.cast(gram_sum, DTYPE) / weight[..., None, None]
+    covariance = second - mean[..., :, None] * mean[..., None, :]
+    rank = None if locations is None else max(int(locations) - 1, 0)
+    return Gaussian(mean, _symmetric(covariance), rank)
+
+
+def mixed_gaussian(
+    feature_sums: Sequence[Tensor],
+    gram_sums: Sequence[Tensor],
+    weights: Sequence[Tensor],
+    shares: Sequence[float],
+    locations: Sequence[int] | None = None,
+) -> Gaussian:
+    """The Gaussian of a mix of styles, each given by its sums as for `gaussian`, counting by its
+    share (normalised to sum to 1).
+
+    The mix's mean and raw second moment are the share-weighted means of the styles', and its
+    covariance follows from them; that is `gaussian` of the share-weighted moments, with the
+    shares' total as the weight.
+    """
+    mean_sum, second_sum = 0.0, 0.0
+    for feature_sum, gram_sum, weight, share in zip(
+        feature_sums, gram_sums, weights, shares, strict=True
+    ):
+        weight = tf.cast(weight, DTYPE)
+        mean_sum += share * tf.cast(feature_sum, DTYPE) / weight[..., None]
+        second_sum += share * tf.cast(gram_sum, DTYPE) / weight[..., None, None]
+    return gaussian(mean_sum, second_sum, float(sum(shares)), _total(locations))
+
+
+def style_gaussian(style: Gaussian) -> StyleGaussian:
+    """The style's side of W2², once per run: its mean, the trace and the square root of its
+    covariance (eigendecomposition; eigenvalues beyond its rank bound or below `NOISE` of the
+    largest are rounding noise and count as zero)."""
+    covariance = tf.cast(style.covariance, DTYPE)
+    values, vectors = tf.linalg.eigh(covariance)
+    values = _counted(_top(values, style.rank))
+    root = tf.matmul(vectors * tf.sqrt(values)[..., None, :], vectors, transpose_b=True)
+    return StyleGaussian(
+        tf.cast(style.mean, DTYPE), tf.linalg.trace(covariance), _symmetric(root), style.rank
+    )
+
+
+def trace_sqrt(matrix: tf.Tensor, rank: int | None = None) -> tf.Tensor:
+    """tr M^½ of symmetric PSD matrices M (..., C, C), in M's dtype, with the gradient ½ M^-½.
+
+    Both from M's eigenvalues and eigenvectors, counting only the top ``rank`` eigenvalues and
+    those above `NOISE` of the largest (the rest are zero but for rounding).
+    """
+
+    @tf.custom_gradient
+    def _trace_sqrt(m: tf.Tensor) -> tuple[tf.Tensor, object]:
+        values, vectors = tf.linalg.eigh(_symmetric(m))
+        values = _counted(_top(values, rank))
+        counted = values > 0
+        value = tf.reduce_sum(tf.sqrt(values), axis=-1)
+
+        def gradient(upstream: tf.Tensor) -> tf.Tensor:
+            scale = tf.where(counted, 0.5 * tf.math.rsqrt(tf.where(counted, values, 1.0)), 0.0)
+            half_inverse_root = tf.matmul(vectors * scale[..., None, :], vectors, transpose_b=True)
+            return upstream[..., None, None] * half_inverse_root
+
+        return value, gradient
+
+    return _trace_sqrt(matrix)
+
+
+def w2_squared(image: Gaussian, style: StyleGaussian, dtype: tf.DType = tf.float32) -> tf.Tensor:
+    """W2² between the image's Gaussian and the style's (...), as ``dtype`` (the loss's).
+
+    Its gradient with respect to Σ is I − T, T = Σₛ^½ M^-½ Σₛ^½ the optimal transport map
+    between them; it flows back through ``image`` to the sums it came from.
+    """
+    mean = tf.cast(image.mean, DTYPE)
+    covariance = tf.cast(image.covariance, DTYPE)
+    m = tf.matmul(style.root, tf.matmul(covariance, style.root))
+    ranks = [r for r in (image.rank, style.rank) if r is not None]
+    cross = trace_sqrt(m, min(ranks) if ranks else None)
+    distance = (
+        tf.reduce_sum((mean - style.mean) ** 2, axis=-1)
+        + tf.linalg.trace(covariance)
+        + style.trace
+        - 2.0 * cross
+    )
+    return tf.cast(distance, dtype)
+
+
+def _symmetric(matrix: tf.Tensor) -> tf.Tensor:
+    """Rounding makes products like Σₛ^½ Σ Σₛ^½ slightly asymmetric; eigh reads one triangle."""
+    return 0.5 * (matrix + tf.linalg.matrix_transpose(matrix))
+
+
+def _top(values: tf.Tensor, rank: int | None) -> tf.Tensor:
+    """Ascending eigenvalues with all but the top ``rank`` set to zero."""
+    if rank is None:
+        return values
+    count = tf.shape(values)[-1]
+    return tf.where(tf.range(count) >= count - rank, values, tf.zeros_like(values))
+
+
+def _counted(values: tf.Tensor) -> tf.Tensor:
+    """Ascending eigenvalues with those below `NOISE` of the largest (and negative ones) set to
+    zero."""
+    counted = (values > NOISE * values[..., -1:]) & (values > 0)
+    return tf.where(counted, values, tf.zeros_like(values))
+
+
+def _total(locations: Sequence[int] | None) -> int | None:
+    """A mix's locations: the union of its styles' (its covariance's rank is at most one less)."""
+    return None if locations is None else int(sum(locations))
