@@ -1,10 +1,15 @@
 """Load run: start the app on localhost and send it a bounded burst through gradio_client.
 
-40 fast requests from 8 clients plus 2 optimizations at once (by default), then report how many
-completed, failed, or were rejected with a message; p50/p95 latency of the fast requests that
-ran while an optimization was running; and the server's memory before, at peak and after.
+40 fast requests from 8 clients plus 2 optimizations at once (by default), each request from a
+visitor of its own (its own address, `tests/page_inputs.visitor`), after a warm-up at the same
+concurrency. Reports how many completed, failed, or were refused with a message (the page's
+one line beginning with ⚠️, e.g. a lane of `web.visitors` that is full); p50/p95 latency of the
+fast requests that ran while an optimization was running (an optimization's time includes its
+wait for the lane); and the server's memory before, at peak and after. Writes its section of
+docs/measurements.md.
 
-    .venv/bin/python benchmarks/load.py [--fast 40] [--clients 8] [--optimizations 2]
+    .venv/bin/python benchmarks/load.py [--fast 40] [--clients 8] [--optimizations 2] \\
+        [--size 512] [--budget 30]
 
 Traffic goes only to 127.0.0.1; every loop is bounded in count and time.
 """
@@ -17,6 +22,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -31,10 +37,14 @@ sys.path.insert(0, str(REPO / "tests"))  # an API client per visitor (`page_inpu
 from gradio_client import handle_file  # noqa: E402
 from page_inputs import visitor  # noqa: E402
 
+from benchmarks.notes import record  # noqa: E402
+from nst.options import PAGE_TIME_BUDGET_LIMITS  # noqa: E402
+from web.failure import FAILED  # noqa: E402
 from web.inputs import PageInputs  # noqa: E402
 
 CONTENT = REPO / "assets" / "content_chelsea.jpg"
 STYLE = REPO / "assets" / "style_swirls.jpg"
+START_TIMEOUT = 300  # seconds; a start on a loaded machine takes minutes
 
 
 @dataclass
@@ -66,29 +76,35 @@ def free_port() -> int:
 
 
 def start_server(port: int, **settings: str) -> subprocess.Popen:
-    """The app on ``port``, with ``settings`` added to its environment."""
+    """The app on ``port``, with ``settings`` added to its environment; its log is dropped, but
+    its last lines are shown when it does not start."""
     env = {
         **os.environ,
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_SERVER_NAME": "127.0.0.1",
         **settings,
     }
-    server = subprocess.Popen(
-        [sys.executable, "app.py"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
-            return server
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("the app did not start within 120 s")
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
+                return server  # its stderr goes on into the (deleted) file
+            except OSError:
+                time.sleep(0.5)
+        server.kill()
+        server.wait()
+        log.seek(0)
+        last = log.read().decode(errors="replace").strip().splitlines()[-10:]
+    why = "exited" if server.returncode not in (None, -9) else f"did not start in {START_TIMEOUT} s"
+    raise SystemExit(f"the app {why}:\n" + "\n".join(last))
 
 
 def inputs(size: int, variant: int = 0, content: Path = CONTENT) -> PageInputs:
@@ -115,18 +131,27 @@ def call(url: str, kind: str, size: int, budget: float, variant: int = 0) -> Out
         if kind == "fast":
             path, numbers = client.predict(**shared.api("fast"), api_name="/fast")
             first = time.monotonic()
-            client.predict(
+            if refused(numbers):
+                return Outcome(kind, started, first, first, numbers)
+            numbers = client.predict(
                 **shared.api("fast_losses"),
                 fast_image=handle_file(path),
                 numbers=numbers,
                 api_name="/fast_losses",
             )
+            error = numbers if refused(numbers) else ""
         else:
             optimize = replace(shared, time_budget=budget).api("optimize")
-            client.predict(**optimize, fast_image=None, api_name="/optimize")
-        return Outcome(kind, started, time.monotonic(), first)
+            answer = client.predict(**optimize, fast_image=None, api_name="/optimize")
+            error = answer[3] if refused(answer[3]) else ""  # the optimized result's line
+        return Outcome(kind, started, time.monotonic(), first, error)
     except Exception as error:  # the message is the result being measured
         return Outcome(kind, started, time.monotonic(), first, str(error) or type(error).__name__)
+
+
+def refused(line: object) -> bool:
+    """Whether an output is the page's one line in place of a result (`web.failure`)."""
+    return isinstance(line, str) and line.startswith(FAILED)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -142,6 +167,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512, help="output long side")
     parser.add_argument("--budget", type=float, default=30, help="optimization time budget, s")
     args = parser.parse_args()
+    low, high = PAGE_TIME_BUDGET_LIMITS
+    if not low <= args.budget <= high:
+        parser.error(f"--budget: the page takes {low}-{high} s")
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -193,29 +221,38 @@ def main() -> None:
     during = [o.seconds for o in overlapping]
     image_during = [o.first - o.started for o in overlapping]  # until the image arrived
     failed = [o for o in outcomes if o.error]
-    print(
-        f"# Load run: {args.fast} fast requests from {args.clients} clients + "
-        f"{args.optimizations} optimizations, {args.size} px, {os.cpu_count()} CPUs\n"
-    )
-    print("| measure | value |\n| --- | --- |")
-    print(f"| completed | {len(outcomes) - len(failed)} of {len(outcomes)} in {wall:.0f} s |")
-    print(f"| rejected or failed, with a message | {sum(bool(o.error.strip()) for o in failed)} |")
-    print(f"| failed without a message | {sum(not o.error.strip() for o in failed)} |")
+    rows = [
+        f"| completed | {len(outcomes) - len(failed)} of {len(outcomes)} in {wall:.0f} s |",
+        f"| refused or failed, with a message | {sum(bool(o.error.strip()) for o in failed)} |",
+        f"| failed without a message | {sum(not o.error.strip() for o in failed)} |",
+    ]
     for label, values in (("image", image_during), ("image and its losses", during)):
         if values:
-            print(
+            rows.append(
                 f"| fast, {label}, during an optimization: p50 / p95 | "
                 f"{statistics.median(values):.2f} s / {percentile(values, 0.95):.2f} s "
                 f"({len(values)} requests) |"
             )
-    print(
-        f"| optimizations, seconds each | "
-        f"{', '.join(f'{o.seconds:.0f}' for o in optimizations) or '-'} |"
+    rows += [
+        f"| optimizations, seconds each (waiting included) | "
+        f"{', '.join(f'{o.seconds:.0f}' for o in optimizations) or '-'} |",
+        f"| server memory before / peak / after | {before:.0f} / {peak:.0f} / {after:.0f} MiB |",
+        f"| after vs before | {100 * (after - before) / before:+.1f} % |",
+    ]
+    messages = sorted({f"{o.kind}: {o.error.strip() or 'no message'}" for o in failed})
+    body = (
+        f"{args.fast} fast requests (the image, then its losses) from {args.clients} clients "
+        f"and {args.optimizations} optimizations of {args.budget:g} s at once, {args.size} px, "
+        "each request from a visitor of its own, after a warm-up at the same concurrency:\n\n"
+        "| measure | value |\n| --- | --- |\n"
+        + "\n".join(rows)
+        + "".join(f"\n\n{message}" for message in messages)
     )
-    print(f"| server memory before / peak / after | {before:.0f} / {peak:.0f} / {after:.0f} MiB |")
-    print(f"| after vs before | {100 * (after - before) / before:+.1f} % |")
-    for outcome in failed:
-        print(f"\n{outcome.kind} failed after {outcome.seconds:.1f} s: {outcome.error}")
+    command = (
+        f"benchmarks/load.py --fast {args.fast} --clients {args.clients} "
+        f"--optimizations {args.optimizations} --size {args.size} --budget {args.budget:g}"
+    )
+    print(record("Load: fast requests during optimizations", command, body))
 
 
 if __name__ == "__main__":

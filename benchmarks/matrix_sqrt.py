@@ -23,15 +23,17 @@ differences in float64, and tr sqrtm against scipy.linalg.sqrtm where M has full
 
 Cost: seconds per call of value and gradient (with respect to the sums), median of repeats, at
 each channel count, with TensorFlow's default threads (one per core). Other work on the machine
-slows them: the load average is printed before and after.
+slows them: the load average goes with them, before and after.
 
-    python benchmarks/matrix_sqrt.py [--repeats 7]
+Writes its section of docs/measurements.md, "Matrix square root for W2" (the cases, the
+accuracy and the cost).
+
+    .venv/bin/python benchmarks/matrix_sqrt.py [--repeats 7]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -43,7 +45,8 @@ import numpy as np
 import scipy.linalg
 from threadpoolctl import threadpool_limits
 
-from benchmarks.fast import cpu_model, load_average
+from benchmarks.fast import load_average
+from benchmarks.notes import record
 from nst import wasserstein
 from nst.images import load_image
 from nst.losses import gram_sum
@@ -216,21 +219,24 @@ class Reference:
         return abs(float(np.trace(scipy.linalg.sqrtm(m)).real) - ours) / ours
 
 
-def accuracy(features: dict, rng: np.random.Generator) -> dict[str, dict[str, list]]:
-    """Per method and layer, the (W2² error, gradient error) of each pair."""
+def accuracy(
+    features: dict, rng: np.random.Generator, cases: list[str]
+) -> dict[str, dict[str, list]]:
+    """Per method and layer, the (W2² error, gradient error) of each pair; a table row per case
+    (pair and layer) goes to ``cases``."""
     errors: dict[str, dict[str, list]] = {name: {layer: [] for layer in LAYERS} for name in METHODS}
     for (image, style_image, label), layer in ((pair, layer) for pair in PAIRS for layer in LAYERS):
         image_features, style_features = features[image][layer], features[style_image][layer]
         reference = Reference(image_features, style_features)
         truth, true_gradient = reference.value(reference.features), reference.gradient()
-        checks = f"finite differences {reference.finite_difference_error(rng):.0e}"
+        differences = f"{reference.finite_difference_error(rng):.0e}"
         sqrtm = reference.sqrtm_error()
-        checks += "" if sqrtm is None else f", scipy sqrtm {sqrtm:.0e}"
         traces = np.trace(np.cov(image_features.T, bias=True)) + reference.style_trace
-        print(
-            f"  {label:21s} {layer}: {len(image_features):5d} locations, W2² = "
-            f"{truth / traces:.1e} of the traces; reference vs {checks}"
+        cases.append(
+            f"| {label} | {layer} | {len(image_features)} | {truth / traces:.1e} | "
+            f"{differences} | {'–' if sqrtm is None else f'{sqrtm:.0e}'} |"
         )
+        print(cases[-1], flush=True)
         style_sums = sums(style_features)
         style = wasserstein.style_gaussian(
             wasserstein.gaussian(*style_sums, float(len(style_features)), len(style_features))
@@ -295,19 +301,11 @@ def _value_and_gradient(
     return evaluate
 
 
-def cpu() -> str:
-    flags = Path("/proc/cpuinfo").read_text()
-    extras = [flag for flag in ("avx512f", "avx512_bf16", "amx_tile") if f" {flag}" in flags]
-    cores = len(os.sched_getaffinity(0))
-    return f"{cpu_model()}, {cores} cores usable" + (f" ({', '.join(extras)})" if extras else "")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed calls per method and size")
     args = parser.parse_args()
     started, load_before = time.perf_counter(), load_average()
-    print(f"CPU: {cpu()}; TensorFlow {tf.__version__}; load average (1/5/15 min) {load_before}")
     extractor = feature_extractor(LAYERS)
     features = {}
     for name, size in {item for pair in PAIRS for item in pair[:2]}:
@@ -317,37 +315,62 @@ def main() -> None:
             layer: outputs[layer].numpy()[0].reshape(-1, outputs[layer].shape[-1])
             for layer in LAYERS
         }
-    print("\nCases (W2² relative to tr Σ + tr Σₛ; checks of the float64 reference):")
     section = time.perf_counter()
+    cases: list[str] = []
     # The float64 reference's QR and SVD on one thread: OpenBLAS's own threads, spinning beside
     # TensorFlow's on a shared 2-core machine, made them ten times slower (as in nst.optimize).
     with threadpool_limits(limits=1, user_api="blas"):
-        errors = accuracy(features, np.random.default_rng(0))
-    print(f"({time.perf_counter() - section:.0f} s)")
-    print("\nWorst relative error over the four pairs, W2² / its gradient:")
-    print(
-        f"{'method':36s}"
-        + "".join(f"{layer} ({c})".rjust(22) for layer, c in zip(LAYERS, CHANNELS, strict=True))
-    )
+        errors = accuracy(features, np.random.default_rng(0), cases)
+    accuracy_seconds = time.perf_counter() - section
+    header = [f"{layer} ({c})" for layer, c in zip(LAYERS, CHANNELS, strict=True)]
+    accuracy_rows = []
     for name in METHODS:
         worst = [np.max(errors[name][layer], axis=0) for layer in LAYERS]
-        cells = "".join(
-            f"{value:>12.1e} /{gradient:>8.1e}"
+        cells = [
+            f"{value:.1e} / {gradient:.1e}"
             if np.isfinite([value, gradient]).all()
-            else f"{'non-finite':>22s}"
+            else "non-finite"
             for value, gradient in worst
-        )
-        print(f"{name:36s}{cells}", flush=True)
+        ]
+        accuracy_rows.append(f"| {name} | " + " | ".join(cells) + " |")
+        print(accuracy_rows[-1], flush=True)
     load_timing = load_average()
     seconds = cost(features, args.repeats)
-    print(
-        f"\nSeconds per call of value and gradient (median of {args.repeats}; load average "
-        f"{load_timing} before timing, {load_average()} after):"
+    load_after = load_average()
+    cost_rows = [
+        f"| {name} | " + " | ".join(f"{seconds[name][c]:.4f}" for c in CHANNELS[:4]) + " |"
+        for name in METHODS
+    ]
+    body = "\n".join(
+        [
+            f"TensorFlow {tf.__version__}. The cases (W2² relative to tr Σ + tr Σₛ; the float64 "
+            "reference's gradient against central differences, and its tr sqrtm against "
+            "scipy.linalg.sqrtm where M has full rank), in "
+            f"{accuracy_seconds:.0f} s:",
+            "",
+            "| pair | layer | locations | W2² / traces | finite differences | scipy sqrtm |",
+            "| --- | --- | ---: | ---: | ---: | ---: |",
+            *cases,
+            "",
+            "Worst relative error over the four pairs, W2² / its gradient:",
+            "",
+            "| method | " + " | ".join(header) + " |",
+            "| --- |" + " ---: |" * len(LAYERS),
+            *accuracy_rows,
+            "",
+            f"Seconds per call of value and gradient, median of {args.repeats} (load average "
+            f"{load_timing} before timing, {load_after} after):",
+            "",
+            "| method | " + " | ".join(f"{c} channels" for c in CHANNELS[:4]) + " |",
+            "| --- |" + " ---: |" * 4,
+            *cost_rows,
+            "",
+            f"{time.perf_counter() - started:.0f} s in all; load average {load_before} at the "
+            "start.",
+        ]
     )
-    print(f"{'method':36s}" + "".join(f"{c} channels".rjust(14) for c in CHANNELS[:4]))
-    for name in METHODS:
-        print(f"{name:36s}" + "".join(f"{seconds[name][c]:>14.4f}" for c in CHANNELS[:4]))
-    print(f"\n{time.perf_counter() - started:.0f} s in all.")
+    command = f"benchmarks/matrix_sqrt.py --repeats {args.repeats}"
+    print(record("Matrix square root for W2", command, body))
 
 
 if __name__ == "__main__":

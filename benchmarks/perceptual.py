@@ -1,6 +1,7 @@
 """Measures of the perceptual controls (`Settings.style_scale`, `Settings.colors`) in both paths.
 
-    python benchmarks/perceptual.py [--size 320] [--steps 30] [--scales 0.25 0.5 1 2 4]
+    .venv/bin/python benchmarks/perceptual.py [--size 320] [--steps 30] \\
+        [--scales 0.25 0.35 0.5 0.7 1 1.4 2 2.8 4] [--paths fast slow] [--only scale|colors]
 
 (a) Brush size: the high-frequency energy of the output (`high_frequency_energy`: the mean
 squared Laplacian of its luminance) at each style scale; larger strokes leave less of it. The
@@ -10,27 +11,28 @@ which scales the energy falls monotonically.
 
 (b) Colors: for "style", "luminance" and "histogram", the distance of the output's mean color
 from the photo's (`mean_color_distance`) and the style loss under `losses.score` (the tutorial's
-definition, as `Job.measure` reports it) against the style image as that job uses it (the
+definition, as `Job.scored` reports it) against the style image as that job uses it (the
 recolored one for "histogram"), its ratio to the "style" run's, the photo's own style loss
 against the same style image (where the optimization starts; the tutorial's loss is not
 normalised, so a recolored style with less color variance has smaller losses throughout), and
 the result's style loss against the painting as given.
 
-Prints markdown tables with the machine and the load average.
+Each measure writes its section of docs/measurements.md, "Colors and brush size: brush size"
+(with the style images' own high-frequency energy at each scale, which both paths copy) and
+"Colors and brush size: colors", with the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # nst and benchmarks
 
-
-from benchmarks.fast import cpu_model, load_average
+from benchmarks.fast import load_average
+from benchmarks.notes import record
 from nst import pipeline
 from nst.images import load_image, resize_style
 from nst.metrics import high_frequency_energy, mean_color_distance
@@ -92,7 +94,7 @@ def _beyond_the_range(settings: Settings, scale: float) -> Settings:
     return settings
 
 
-def brush_size(args: argparse.Namespace) -> None:
+def brush_size(args: argparse.Namespace) -> str:
     columns = [(path, pair) for path in args.paths for pair in PAIRS]
     energies: dict[tuple, list[float]] = {column: [] for column in columns}
     photos = {}
@@ -104,40 +106,50 @@ def brush_size(args: argparse.Namespace) -> None:
             photos[content] = high_frequency_energy(job.content)
             log(f"{path} {content} × {style} scale {scale:g}: {result.seconds:.1f} s")
 
-    print(f"\n### (a) High-frequency energy (mean squared Laplacian, ×1000) at {args.size} px\n")
+    lines = [
+        f"High-frequency energy of the output (mean squared Laplacian of its luminance, ×1000) "
+        f"at {args.size} px, by style scale:",
+        "",
+    ]
     names = [f"{path}: {Path(c).stem[8:]} × {Path(s).stem[6:]}" for path, (c, s) in columns]
-    print("| style scale | " + " | ".join(names) + " |")
-    print("| ---: |" + " ---: |" * len(columns))
+    lines.append("| style scale | " + " | ".join(names) + " |")
+    lines.append("| ---: |" + " ---: |" * len(columns))
     for row, scale in enumerate(args.scales):
         cells = [f"{energies[column][row] * 1000:.3f}" for column in columns]
-        print(f"| {scale:g} | " + " | ".join(cells) + " |")
+        lines.append(f"| {scale:g} | " + " | ".join(cells) + " |")
     photo_cells = [f"{photos[content] * 1000:.3f}" for _, (content, _) in columns]
-    print("| the photo | " + " | ".join(photo_cells) + " |")
+    lines.append("| the photo | " + " | ".join(photo_cells) + " |")
     runs = [falling_range(args.scales, energies[column]) for column in columns]
-    print("| falls over | " + " | ".join(f"{low:g}–{high:g}" for low, high in runs) + " |")
+    lines.append("| falls over | " + " | ".join(f"{low:g}–{high:g}" for low, high in runs) + " |")
 
     # What both paths copy: the style image's own fine detail at the size the slow path uses.
-    print(f"\n### The style images' own high-frequency energy (×1000) at S × {args.size} px\n")
+    lines += [
+        "",
+        f"The style images' own high-frequency energy (×1000) at S × {args.size} px:",
+        "",
+    ]
     styles = list(dict.fromkeys(style for _, style in PAIRS))
-    print("| style scale | " + " | ".join(Path(style).stem[6:] for style in styles) + " |")
-    print("| ---: |" + " ---: |" * len(styles))
+    lines.append("| style scale | " + " | ".join(Path(style).stem[6:] for style in styles) + " |")
+    lines.append("| ---: |" + " ---: |" * len(styles))
     images = {style: load_image(ASSETS / style) for style in styles}
     for scale in args.scales:
         cells = [
             f"{high_frequency_energy(resize_style(images[style], args.size, scale)) * 1000:.1f}"
             for style in styles
         ]
-        print(f"| {scale:g} | " + " | ".join(cells) + " |")
+        lines.append(f"| {scale:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
-def colors(args: argparse.Namespace) -> None:
-    print(f"\n### (b) Colors at {args.size} px (style scale 1)\n")
-    print(
+def colors(args: argparse.Namespace) -> str:
+    lines = [
+        f"At {args.size} px, style scale 1:",
+        "",
         "| path | photo × style | colors | mean color distance to the photo | style loss | "
         'ratio to "style" | the photo\'s own style loss | style loss against the painting '
-        "as given |"
-    )
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+        "as given |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for path in args.paths:
         for content, style in PAIRS:
             plain_loss = None
@@ -151,11 +163,12 @@ def colors(args: argparse.Namespace) -> None:
                 loss_as_given = as_given.score(result.image)["style_loss"]
                 distance = mean_color_distance(result.image, job.content)
                 pair = f"{Path(content).stem[8:]} × {Path(style).stem[6:]}"
-                print(
+                lines.append(
                     f"| {path} | {pair} | {colors} | {distance:.3f} | {loss:.3g} | "
-                    f"{loss / plain_loss:.2f} | {photo_loss:.3g} | {loss_as_given:.3g} |",
-                    flush=True,
+                    f"{loss / plain_loss:.2f} | {photo_loss:.3g} | {loss_as_given:.3g} |"
                 )
+                print(lines[-1], flush=True)
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -168,16 +181,28 @@ def main() -> None:
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
     parser.add_argument("--only", choices=("scale", "colors"), help="one of the two measures")
     args = parser.parse_args()
-    print("## Perceptual controls\n")
-    print(f"- machine: {cpu_model()}, {os.cpu_count()} logical cores")
-    print(f"- fast path: lite engine; slow path: {args.steps} L-BFGS evaluations from the content")
-    print(f"- load average at start (1, 5, 15 min): {load_average()}")
-    started = time.perf_counter()
-    if args.only in (None, "scale"):
-        brush_size(args)
-    if args.only in (None, "colors"):
-        colors(args)
-    print(f"\n{time.perf_counter() - started:.0f} s; load average at end: {load_average()}")
+    setting = (
+        f"The fast path: the lite engine; the slow path: {args.steps} L-BFGS evaluations from "
+        "the photo."
+    )
+    command = "benchmarks/perceptual.py"
+    common = f"--size {args.size} --steps {args.steps} --paths {' '.join(args.paths)}"
+    for measure, title, make in (
+        ("scale", "Colors and brush size: brush size", brush_size),
+        ("colors", "Colors and brush size: colors", colors),
+    ):
+        if args.only not in (None, measure):
+            continue
+        load_before, started = load_average(), time.perf_counter()
+        body = make(args)
+        body = (
+            f"{setting}\n\n{body}\n\n{time.perf_counter() - started:.0f} s; load average "
+            f"(1 / 5 / 15 min) {load_before} before, {load_average()} after."
+        )
+        flags = f"--only {measure} {common}"
+        if measure == "scale":
+            flags += f" --scales {' '.join(f'{scale:g}' for scale in args.scales)}"
+        print(record(title, f"{command} {flags}", body))
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ the cache folder's size and the server's memory are sampled.
 The app runs with its cache in a temporary folder and its own upload limit (80 MB by default);
 the age and the total are shrunk (by the same environment variables a Space owner sets) so that
 a run of minutes crosses both. Reports the folder's peak and final size against the bound, and
-the server's memory after a warm-up, at peak and at the end.
+the server's memory after a warm-up, at peak and at the end. Writes its section of
+docs/measurements.md.
 
     .venv/bin/python benchmarks/soak.py [--uploads 40] [--results 40] [--size 1024] \\
-        [--total-mb 512] [--age 20] [--sweep 2]
+        [--total-mb 512] [--age 20] [--sweep 2] [--deadline 900]
 
 Traffic goes only to 127.0.0.1; every loop is bounded in count and the run in time
 (--deadline); the server is stopped at the end.
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # a clie
 from page_inputs import visitor
 
 from benchmarks.load import CONTENT, free_port, inputs, rss_mib, start_server
+from benchmarks.notes import record
 from nst.images import load_image
 from web.cache import folder_size
 from web.settings import MB, ServerSettings
@@ -75,9 +77,12 @@ def grainy_photo(path: Path, size: int) -> Path:
 
 def result(url: str, size: int, index: int, photo: Path) -> tuple[str, int]:
     """One fast result at ``size`` px (a different strength each time: a new file each): the
-    line under it, and its PNG's bytes."""
+    line under it (the ⚠️ line of a failure), and its PNG's bytes."""
     client = visitor(url)
-    image, numbers = client.predict(*inputs(size, index, photo), api_name="/fast")
+    try:
+        image, numbers = client.predict(**inputs(size, index, photo).api("fast"), api_name="/fast")
+    except httpx.HTTPStatusError as error:  # the photo's upload refused (507: no room)
+        return f"⚠️ the photo's upload was refused: {error.response.status_code}", 0
     return numbers, Path(image).stat().st_size if image else 0
 
 
@@ -91,6 +96,10 @@ def main() -> None:
     parser.add_argument("--sweep", type=float, default=2, help="seconds between sweeps")
     parser.add_argument("--deadline", type=float, default=900, help="stop after S seconds")
     args = parser.parse_args()
+    if args.total_mb * MB < ServerSettings().max_upload:  # the app refuses to start
+        parser.error(
+            f"--total-mb must be at least the upload limit, {ServerSettings().max_upload / MB:g}"
+        )
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -132,22 +141,28 @@ def main() -> None:
             server.wait(timeout=30)
 
     refused = len(statuses) - statuses.count(200)
-    failed = sum(line.startswith("⚠️") for line, _ in numbers)
-    print(*{line for line, _ in numbers if line.startswith("⚠️")}, sep="\n")
+    failures = sorted({line for line, _ in numbers if line.startswith("⚠️")})
     mean = sum(size for _, size in numbers) / max(len(numbers), 1) / MB
-    print(f"uploads of {UPLOAD / MB:g} MB: {len(statuses)}, refused {refused}")
-    print(
-        f"results at {args.size} px: {len(numbers)} ({mean:.2f} MB each), failed {failed}; "
-        f"{busy:.0f} s in all"
-    )
-    print(f"bound {args.total_mb} MB, age {args.age:g} s, a sweep every {args.sweep:g} s")
-    print("| measure | value |\n| --- | --- |")
     peak, final = sampler.peak_bytes / MB, final_bytes / MB
-    print(f"| cache folder, peak / final | {peak:.0f} / {final:.1f} MB |")
-    print(
+    body = (
+        f"The cache's bound {args.total_mb} MB, its age {args.age:g} s, a sweep every "
+        f"{args.sweep:g} s; {len(statuses)} uploads of {UPLOAD / MB:g} MB (the largest image "
+        f"upload the page takes), {refused} refused; {len(numbers)} fast results at "
+        f"{args.size} px from a grainy photo ({mean:.2f} MB each), "
+        f"{sum(line.startswith('⚠️') for line, _ in numbers)} failed; {WORKERS} clients at "
+        f"once, {busy:.0f} s in all, then the age and two sweeps more:\n\n"
+        "| measure | value |\n| --- | --- |\n"
+        f"| cache folder, peak / final | {peak:.0f} / {final:.1f} MB |\n"
         f"| server memory, warm / peak / final | {warm_rss:.0f} / {sampler.peak_rss:.0f} / "
         f"{final_rss:.0f} MiB ({(final_rss - warm_rss) / warm_rss:+.1%}) |"
+        + "".join(f"\n\n{line}" for line in failures)
     )
+    command = (
+        f"benchmarks/soak.py --uploads {args.uploads} --results {args.results} "
+        f"--size {args.size} --total-mb {args.total_mb} --age {args.age:g} "
+        f"--sweep {args.sweep:g} --deadline {args.deadline:g}"
+    )
+    print(record("Disk soak: the cache folder within its bound", command, body))
 
 
 if __name__ == "__main__":

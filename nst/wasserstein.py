@@ -15,29 +15,24 @@ share-weighted moments (`mixed_gaussian`): means and raw second moments mix line
 covariances do not.
 
 Precision. The sums come in float32 (whatever VGG19's precision) and everything after them is
-float64; the loss goes back as float32. Near a match W2² is a small difference of large traces:
-for a painting against itself at another size it is 4.6e-4 of tr Σ + tr Σₛ at block1_conv1,
-and all-float32 got W2² 8% wrong and its gradient 35%; float64 from the same float32 sums
-1.4e-5 and 2.4e-4 (`benchmarks/matrix_sqrt.py`: errors against float64 features, whose
-gradient agrees with central differences).
+float64, the loss going back as float32: near a match W2² is a small difference of large traces,
+which float32 gets wrong by percents (and its gradient by tens of percents), float64 from the
+same sums by far less. The cost is small beside VGG19's.
 
 Square root. The style's Σₛ^½ is computed once (`style_gaussian`); the image's
 tr (Σₛ^½ Σ Σₛ^½)^½ at every evaluation (`trace_sqrt`), from an eigendecomposition of
-M = Σₛ^½ Σ Σₛ^½ with its own gradient d tr M^½ / dM = ½ M^-½ = ½ V Λ^-½ Vᵀ over the eigenvalues
-that count (see Rank); differentiating through tf.linalg.eigh and the square roots instead gave
-NaN where eigenvalues are 0 (2 of 5 layers). Chosen by measurement over coupled Newton–Schulz
-iterations (crowsonkb's choice, with a Lyapunov backward): VGG19 covariances' eigenvalues span
-1e-9 of the largest and less, which 20 iterations do not reach (W2² up to 1.4e-2 wrong away from
-a match, 0.9 near one; gradient 2e-2 to 0.5) and 30 overflow in float32. Value and gradient at
-512 channels took 0.12 s in float64 (0.06 s in float32), 0.17 to 0.77 s for 20 iterations; the
-five tutorial layers together 0.27 s (float32: 0.13 s), beside some 3 s for a 512 px evaluation
-of VGG19 (2 cores of an AVX-512 EPYC, load average 4.6: other work was running).
+M = Σₛ^½ Σ Σₛ^½ with its own gradient: d tr M^½ / dM = ½ M^-½ = ½ V Λ^-½ Vᵀ needs only the
+eigenvectors, not eigh's 1/(λi − λj) terms, which blow up at the repeated (zero) eigenvalues of
+rank-deficient covariances. Chosen by measurement over coupled Newton–Schulz iterations, the
+other usual way (crowsonkb/style-transfer-pytorch's): on VGG19 covariances, whose eigenvalues
+span many orders of magnitude, a few dozen iterations were still inaccurate (and overflowed in
+float32), while costing more than the eigendecomposition (docs/measurements.md, "Matrix square
+root for W2").
 
-Rank. The covariance of n locations has rank n − 1 at most: below C + 1 locations (block5_conv1
-of images under about 400 px, small regions) most of M's eigenvalues are 0, computed as rounding
-noise whose square roots would add up. Given the number of locations (``locations``), only the
-top n − 1 eigenvalues count: for a 64 px photo at block3-5 W2² was otherwise up to 2.5e-4 wrong
-and its gradient 4e-3, and is 5e-7 and 3e-4 at worst with the bound.
+Rank. Covariances of n locations have rank at most n − 1: with fewer locations than channels
+(deep layers of small images, small regions) most of M's eigenvalues are zero, computed as
+rounding noise whose square roots would add up. Given the number of locations
+(``locations``), only the top n − 1 eigenvalues count.
 """
 
 from __future__ import annotations
@@ -51,9 +46,8 @@ from nst.runtime import tf
 
 DTYPE = tf.float64  # everything after the float32 sums (see "Precision" above)
 # Eigenvalues below this fraction of the largest are rounding noise (float64 eigh's error is
-# ~C × 1e-16 of the largest) and count as zero, in the value and in the gradient ½ λ^-½, which
-# they would blow up. On VGG19 covariances, 1e-10 and 1e-12 cost gradient accuracy (3e-2 and
-# 5e-3 at worst), 1e-14 none.
+# about C × 1e-16 of the largest) and count as zero, in the value and in the gradient ½ λ^-½,
+# which they would blow up; larger cut-offs cost gradient accuracy on VGG19 covariances.
 NOISE = 1e-14
 
 Tensor = tf.Tensor | np.ndarray | float
