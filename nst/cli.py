@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from nst.errors import InputError, plain_message
-from nst.options import REFINE_FAST, FastOptions, OptimizeOptions, Settings
+from nst.options import REFINE_FAST, FastOptions, OptimizeOptions, Settings, VideoOptions
 
 if TYPE_CHECKING:
     from nst.optimize import Progress
@@ -91,9 +91,9 @@ class Bar:
 
     WIDTH = 24
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.live = stream.isatty()
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty()
         self.drawn = 0  # characters of the line drawn last, to blank what a shorter one leaves
 
     def show(self, fraction: float, text: str, final: bool = False) -> None:
@@ -249,6 +249,37 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _video(args: argparse.Namespace) -> int:
+    """`nst video CLIP STYLE... -o OUT.mp4`: the fast path on every frame, without flicker."""
+    from nst.video import stylize_video
+
+    bar = Bar()
+
+    def on_progress(progress) -> None:
+        expected = progress.expected
+        fraction = progress.frames / expected if expected else 0.0
+        left = progress.seconds * (1 - fraction) / fraction if fraction else None
+        of = f"/{expected}" if expected else ""
+        timing = f"{left:.0f} s left" if left is not None else f"{progress.seconds:.0f} s"
+        bar.show(fraction, f"frame {progress.frames}{of} · {timing}")
+
+    try:
+        result = stylize_video(
+            args.content, args.styles, args.output, _build(VideoOptions, args), on_progress
+        )
+    finally:
+        bar.close()
+    width, height = result.size
+    sound = f"sound {result.audio}" if result.audio else "no sound"
+    print(
+        f"Video · lite engine · {result.frames} frames, {width}×{height} px, {sound}, "
+        f"{result.cuts} scene cuts · {result.seconds:.1f} s "
+        f"({result.frames / result.seconds:.1f} frames a second)"
+    )
+    print(f"wrote {args.output}")
+    return 0
+
+
 def _score(args: argparse.Namespace) -> int:
     from nst.images import load_image
 
@@ -313,6 +344,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fields(compare, FastOptions())
     _add_fields(compare, REFINE_FAST)
     compare.set_defaults(run=_compare)
+
+    video = commands.add_parser(
+        "video", help="stylize a clip with Magenta's network, steady from frame to frame"
+    )
+    video.add_argument("content", metavar="CLIP", help="video (MP4, MOV, MKV, WebM)")
+    video.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
+    video.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="output MP4")
+    _add_fields(video, VideoOptions())
+    video.set_defaults(run=_video)
     return parser
 
 

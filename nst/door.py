@@ -125,7 +125,7 @@ def name_of(source: Source) -> str:
     """How a message names ``source``: its file name (never its folder), quoted, with control
     characters replaced so the message stays one line."""
     if isinstance(source, bytes):
-        return "the upload"
+        return "The upload"
     name = Path(os.fsdecode(source)).name or os.fsdecode(source)
     printable = "".join(c if c.isprintable() else "?" for c in name)
     return f"'{printable[:60]}…'" if len(printable) > 60 else f"'{printable}'"
@@ -445,10 +445,12 @@ def open_video(source: str | os.PathLike, max_seconds: float = MAX_VIDEO_SECONDS
         except Exception:  # FFmpeg's error for bytes its demuxer could not parse
             raise InputError(f"{name} is damaged or truncated and cannot be read.") from None
         cleanup.callback(container.close)
+        if not container.streams:  # nothing could be read, not even its index
+            raise InputError(f"{name} is damaged or truncated and cannot be read.")
         video = next((s for s in container.streams.video), None)
         if video is None:
             raise InputError(f"{name} has no video in it.")
-        codec = video.codec_context.name
+        codec = video.codec_context.codec.canonical_name  # the codec, not its decoder's name
         if codec not in VIDEO_CODECS:
             raise InputError(f"{name} is encoded as {codec}; send {VIDEO_FORMATS_IN_WORDS}.")
         opened = VideoInput(container, video, _audio(container), name, cleanup.pop_all())
@@ -467,7 +469,8 @@ def _not_accepted_video(name: str, head: bytes) -> str:
 
 
 def _audio(container: av.container.InputContainer) -> av.stream.Stream | None:
-    return next((s for s in container.streams.audio if s.codec_context.name in AUDIO_CODECS), None)
+    audio = container.streams.audio
+    return next((s for s in audio if s.codec_context.codec.canonical_name in AUDIO_CODECS), None)
 
 
 def _check_video(opened: VideoInput, max_seconds: float) -> None:

@@ -377,14 +377,14 @@ def stylize(
 
     start = time.perf_counter()
     if isinstance(chosen, LiteEngine):
-        vector = _mix_vectors(chosen, content, style_images, style_mix, options.strength)
+        vector = mix_vectors(chosen, content, style_images, style_mix, options.strength)
         image = render_any_size(lambda batch: chosen.render(batch, vector), content)
     else:
         image = render_any_size(lambda batch: chosen.stylize(batch, style_images[0]), content)
     return FastResult(image.astype(np.float32), chosen.name, time.perf_counter() - start)
 
 
-def _mix_vectors(
+def mix_vectors(
     engine: LiteEngine,
     content: np.ndarray,
     styles: list[np.ndarray],

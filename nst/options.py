@@ -150,6 +150,15 @@ MAX_STYLE_SIDE = SIZE_LIMITS[1]
 # Style emphasis multiplies the loss preset's style weight.
 STYLE_EMPHASIS = {"subtle": 0.3, "balanced": 1.0, "strong": 3.0}
 
+# Video (`nst.video`): how much of the previous output each frame takes where the flow is
+# trusted: the largest weight (in steps of 0.1) whose warping error is at most half frame by
+# frame's and whose outputs stay within a perceptual distance of 0.06 of the frame-by-frame
+# ones on every clip `benchmarks/video.py` measures; a larger one drifts too far on a fast pan
+# (docs/measurements.md, "Video").
+DEFAULT_TEMPORAL = 0.4
+# Output short side: the smallest the network still draws strokes at, up to 4K's.
+VIDEO_SIZE_LIMITS = (64, 2160)
+
 
 @dataclass(frozen=True)
 class DeviceDefaults:
@@ -379,6 +388,63 @@ class OptimizeOptions:
         _check(self.scales is None or self.scales >= 1, "Scales must be at least 1.")
         _check(self.history >= 1, "The L-BFGS history must be at least 1.")
         _check(_finite(self.color_gain) and self.color_gain > 0, "The color gain must be positive.")
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """What a person chooses for a video: the fast path's controls that make sense on video,
+    and how strongly frames are tied to their predecessors."""
+
+    size: int = _option(360, "output short side in pixels (rounded to even)")
+    strength: float = _option(1.0, "0 keeps the video's look, 1 is the full style")
+    style_mix: tuple[float, ...] | None = _option(
+        None,
+        "weight of each style image in the mix (default equal)",
+        type=float,
+        nargs="+",
+        metavar="W",
+    )
+    style_scale: float = _option(
+        1.0,
+        f"brush size, {STYLE_SCALE_LIMITS[0]:g} to {STYLE_SCALE_LIMITS[1]:g}: the style's "
+        "scale relative to the output (larger: broader strokes)",
+        metavar="S",
+    )
+    colors: str = _option(
+        "style",
+        "the style's colors, the video's (luminance from the result, frame by frame), or the "
+        "style's matched once to the colors of the clip's first second",
+        choices=COLORS,
+    )
+    temporal: float = _option(
+        DEFAULT_TEMPORAL,
+        "0 to 1: how much of the previous frame's result, moved along the motion, each frame "
+        "keeps (0: frame by frame; more: less flicker, more smearing)",
+        metavar="T",
+    )
+
+    def __post_init__(self) -> None:
+        low, high = VIDEO_SIZE_LIMITS
+        _check(
+            isinstance(self.size, int) and low <= self.size <= high,
+            f"Output size must be between {low} and {high} pixels, not {self.size}.",
+        )
+        _check(
+            _finite(self.strength) and 0.0 <= self.strength <= 1.0,
+            f"Style strength must be between 0 and 1, not {self.strength}.",
+        )
+        low, high = STYLE_SCALE_LIMITS
+        _check(
+            _finite(self.style_scale) and low <= self.style_scale <= high,
+            f"Style scale must be between {low:g} and {high:g}, not {self.style_scale}.",
+        )
+        _choice("colors", self.colors, COLORS)
+        _check(
+            _finite(self.temporal) and 0.0 <= self.temporal <= 1.0,
+            f"Temporal must be between 0 and 1, not {self.temporal}.",
+        )
+        if self.style_mix is not None:
+            object.__setattr__(self, "style_mix", tuple(float(w) for w in self.style_mix))
 
 
 # The optimization that refines a fast result, for a minute: what `compare` (the CLI subcommand
