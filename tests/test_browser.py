@@ -316,3 +316,92 @@ def test_fast_and_optimize_side_by_side_and_a_painted_mask_keeps_the_photo_unpai
         timeout=60_000,
     )
     page.close()
+
+
+def test_a_clip_is_stylized_in_the_video_tab_and_plays(browser, app_url: str) -> None:
+    """The example clip (the real Big Buck Bunny, 132 frames with sound) at 360p: a progress
+    bar while it is made, then it plays in the page, 640 px wide."""
+    page = _open(browser, app_url)
+    page.get_by_role("tab", name="Video").click()
+    page.locator("#video-example img").first.click()
+    page.wait_for_function("document.querySelector('#clip video')?.src", timeout=30_000)
+    _set_number(page, "Output short side (px)", 360)
+    page.click("#stylize")
+    page.wait_for_function(
+        "document.querySelector('#video-status').innerText.includes('frame')", timeout=60_000
+    )
+    page.wait_for_function(
+        "document.querySelector('#video-status').innerText.includes('132 frames')",
+        timeout=240_000,
+    )
+    page.wait_for_function("document.querySelector('#video-result video')?.src", timeout=30_000)
+    page.screenshot(path=SCREENSHOTS / "7-video.png", full_page=True)
+    playing = page.evaluate(
+        """async () => {
+            const video = document.querySelector('#video-result video');
+            video.muted = true;
+            await video.play();
+            await new Promise((done) => setTimeout(done, 1500));
+            return [video.videoWidth, video.videoHeight, video.currentTime, video.duration];
+        }"""
+    )
+    width, height, played, duration = playing
+    assert (width, height) == (640, 360) and played > 0.5, playing
+    assert abs(duration - 132 / 25) <= 1 / 25, duration  # within a frame of the input's
+    page.close()
+
+
+def _fake_camera(path: Path, frames: int = 60) -> Path:
+    """A clip Chromium's fake camera plays: a texture panning across, as Y4M."""
+    import av
+    import cv2
+
+    rng = np.random.default_rng(0)
+    noise = rng.random((480 + frames, 640 + 2 * frames, 3)).astype(np.float32)
+    smooth = cv2.GaussianBlur(noise, (0, 0), 8)  # something the flow can follow
+    canvas = cv2.normalize(smooth, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    with av.open(str(path), "w", format="yuv4mpegpipe") as out:
+        stream = out.add_stream("rawvideo", rate=15)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        for i in range(frames):
+            crop = np.ascontiguousarray(canvas[i : i + 480, 2 * i : 2 * i + 640])
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(crop, format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
+def test_the_webcam_tab_stylizes_the_camera_live(browser, app_url: str, tmp_path: Path) -> None:
+    """Chromium's fake camera playing a made-up clip: stylized frames arrive, the frame rate is
+    reported. (A second Chromium of the same driver: the camera is a launch flag.)"""
+    from chromium import CHROMIUM, CHROMIUM_ARGS
+
+    camera = _fake_camera(tmp_path / "camera.y4m")
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+    ]
+    with browser.browser_type.launch(executable_path=CHROMIUM, args=args) as with_camera:
+        page = with_camera.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(app_url)
+        page.get_by_role("tab", name="Webcam").click()
+        page.get_by_text("Click to Access Webcam").click()
+        page.get_by_label("capture photo").click()  # the camera's Record button
+        page.wait_for_function(
+            "document.querySelector('#webcam-status').innerText.includes('frames a second')",
+            timeout=120_000,
+        )
+        sources = set()
+        for _ in range(40):  # until three stylized frames have come, ten seconds at most
+            image = page.locator("#webcam-output img")
+            if image.count():
+                sources.add(image.get_attribute("src"))
+            if len(sources) >= 3:
+                break
+            page.wait_for_timeout(250)
+        status = page.locator("#webcam-status").inner_text()
+        page.screenshot(path=SCREENSHOTS / "8-webcam.png", full_page=True)
+    assert len(sources) >= 3, "stylized frames did not keep arriving"
+    rate = float(re.search(r"([\d.]+) frames a second", status)[1])
+    assert rate > 0.5 and "×240 px" in status, status

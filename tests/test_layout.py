@@ -40,8 +40,7 @@ def test_the_library_imports_no_web_framework() -> None:
 def test_no_import_cycles_among_the_modules() -> None:
     modules = _modules()
     graph = {
-        name: {i for i in _imports(path) if i in modules} - {name}
-        for name, path in modules.items()
+        name: {i for i in _imports(path) if i in modules} - {name} for name, path in modules.items()
     }
     visiting, done = [], set()
 

@@ -53,6 +53,17 @@ def test_the_api_parameters_are_the_page_inputs_fields() -> None:
             "fast_image",
         ],
         "/inside_vgg": ["content", "style", "second_style", "mask", "mask_file", "layer"],
+        "/video": [
+            "clip",
+            "style",
+            "second_style",
+            "second_style_share",
+            "size",
+            "strength",
+            "colors",
+            "style_scale",
+            "temporal",
+        ],
     }
 
 

@@ -41,11 +41,12 @@ from web.inputs import (
     Given,
     MaskEditor,
     PageInputs,
+    Slider,
     Upload,
     image_of,
     usable,
 )
-from web.visitors import Visitor, address_of, place, turn
+from web.visitors import Visitor, place, turn, visitor_of
 
 PREVIEW_SIDE = 1024  # previews during Optimize at most this long side; the result at full size
 # One stop flag per browser session, so Stop ends only that session's optimization.
@@ -223,15 +224,15 @@ class Controls:
     content: Upload
     style: Upload
     second_style: Upload
-    second_style_share: gr.Slider
-    strength: gr.Slider
-    size: gr.Slider
+    second_style_share: Slider
+    strength: Slider
+    size: Slider
     colors: gr.Radio
-    style_scale: gr.Slider
+    style_scale: Slider
     mask: MaskEditor
     mask_file: Upload
     init: gr.Radio
-    time_budget: gr.Slider
+    time_budget: Slider
     emphasis: gr.Radio
     style_loss: gr.Radio
     fast_button: gr.Button
@@ -295,22 +296,20 @@ def controls() -> Controls:
         stop_button = gr.Button("Stop", variant="stop", elem_id="stop", min_width=60)
     gallery = examples.gallery()
     with gr.Row():
-        size = gr.Slider(
+        size = Slider(
             PAGE_MIN_SIZE,
             device.defaults().page_max_size,
             value=defaults.size,
             step=32,
             label="Output long side (px)",
         )
-        strength = gr.Slider(
-            0, 1, value=defaults.strength, step=0.05, label="Style strength (fast)"
-        )
+        strength = Slider(0, 1, value=defaults.strength, step=0.05, label="Style strength (fast)")
     estimate = gr.Markdown(text.ESTIMATING, elem_id="estimate")
     with gr.Accordion("Colors and brush size", open=False):
         colors = gr.Radio(
             [(text.COLOR_LABELS[v], v) for v in COLORS], value=defaults.colors, label="Colors"
         )
-        style_scale = gr.Slider(
+        style_scale = Slider(
             *STYLE_SCALE_LIMITS,
             value=defaults.style_scale,
             step=0.25,
@@ -318,7 +317,7 @@ def controls() -> Controls:
         )
     with gr.Accordion("Mix in a second style", open=False):
         second_style = upload("Second style (optional)", "second-style", height=160)
-        share = gr.Slider(
+        share = Slider(
             0, 1, value=defaults.second_style_share, step=0.05, label="Share of the second style"
         )
     with gr.Accordion("Where the style goes (mask)", open=False):
@@ -338,7 +337,7 @@ def controls() -> Controls:
         init = gr.Radio(
             [(text.INIT_LABELS[v], v) for v in INITS], value=defaults.init, label="Start from"
         )
-        budget = gr.Slider(
+        budget = Slider(
             *PAGE_TIME_BUDGET_LIMITS,
             value=defaults.time_budget,
             step=5,
@@ -407,13 +406,6 @@ def results() -> Results:
 
 
 # --- Wiring: which event calls which handler --------------------------------------------------
-
-
-def visitor_of(request: gr.Request, proxy_hops: int) -> Visitor:
-    """Who sent ``request`` (`web.visitors`)."""
-    peer = request.client.host if request.client else ""
-    forwarded = request.headers.get("x-forwarded-for")
-    return Visitor(request.session_hash or "", address_of(peer, forwarded, proxy_hops))
 
 
 def calls(

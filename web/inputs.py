@@ -38,12 +38,15 @@ from nst.options import (
     Settings,
 )
 
-# What an input component hands a handler: a file's path, why there is none, or nothing.
-Given = str | InputError | None
+# What an input component hands a handler: a file's path (or, for a streamed webcam frame, its
+# bytes), why there is none, or nothing.
+Given = str | bytes | InputError | None
 # The mask editor's canvas: each part's file, as `MaskEditor` hands it over.
 Canvas = dict[str, Any]
 # The canvas parts the editor may send (a background, its composite and a few layers).
 MAX_BLOBS, MAX_LAYERS = 256, 8
+# A camera frame: a JPEG of a few hundred kB at most.
+MAX_FRAME_BYTES = 4 * 2**20
 
 
 def uploaded(path: str | None) -> Given:
@@ -90,19 +93,20 @@ class _NoDownloads:
 
 
 class Upload(_NoDownloads, gr.Image):
-    """An image input whose value is the uploaded file's path, undecoded (or a webcam frame's
-    bytes written to a file), for `nst.door` to open."""
+    """An image input whose value is the uploaded file's path, undecoded (or a streamed camera
+    frame's bytes), for `nst.door` to open."""
 
     def preprocess(self, payload: ImageData | None) -> Given:  # type: ignore[override]
         if payload is None:
             return None
         if payload.url and payload.url.startswith("data:"):  # a streamed webcam frame
             encoded = payload.url.partition(",")[2]
-            try:
-                data = base64.b64decode(encoded, validate=True)
-                return _saved(data, "frame.jpg", self.GRADIO_CACHE)
-            except (binascii.Error, ValueError) as error:
-                return error if isinstance(error, InputError) else InputError("Not base64 data.")
+            if len(encoded) > MAX_FRAME_BYTES * 4 // 3 + 4:
+                return InputError("A camera frame is larger than the server takes.")
+            try:  # kept in memory, undecoded: `nst.door` decodes bytes as it decodes files
+                return base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError):
+                return InputError("A camera frame that is not base64 data.")
         return uploaded(payload.path)
 
 
@@ -169,8 +173,17 @@ class VideoUpload(_NoDownloads, gr.Video):
         return FileData(path=path, orig_name=Path(path).name)
 
 
-def usable(given: Given) -> str | None:
-    """A path an input component handed over (raises the `InputError` it holds instead)."""
+class Slider(gr.Slider):
+    """A slider whose value reaches the handler even out of its range, where the library
+    refuses it in its own one line (Gradio's own check answers an API client with an
+    exception and the server log with a traceback)."""
+
+    def preprocess(self, payload: float | None) -> float | None:  # type: ignore[override]
+        return payload
+
+
+def usable(given: Given) -> str | bytes | None:
+    """A file an input component handed over (raises the `InputError` it holds instead)."""
     if isinstance(given, InputError):
         raise given
     return given
@@ -209,6 +222,8 @@ class PageInputs:
         if not content or not style:
             raise InputError("Upload a content photo and a style image first.")
         styles, mix = [style], None
+        if not 0 <= self.second_style_share <= 1:
+            raise InputError(f"The second style's share is 0 to 1, not {self.second_style_share}.")
         if second := usable(self.second_style):
             styles = [style, second]
             mix = (1.0 - self.second_style_share, self.second_style_share)
@@ -219,9 +234,9 @@ class PageInputs:
                 f"(here on {device.current().label}); the command line goes up to "
                 f"{SIZE_LIMITS[1]} px."
             )
-        budget = self.time_budget
-        if budget is not None:
-            budget = min(float(budget), PAGE_TIME_BUDGET_LIMITS[1])
+        budget, longest = self.time_budget, PAGE_TIME_BUDGET_LIMITS[1]
+        if budget is not None and budget > longest:  # a short one is only short
+            raise InputError(f"On this page an optimization takes at most {longest} s.")
         return pipeline.prepare(
             content,
             styles,

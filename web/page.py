@@ -1,8 +1,9 @@
 """The whole page, built from its features: `build` places each feature's layout and wires it.
 
 Building is the only thing here that makes components; importing any module of `web` builds
-nothing. The photo feature's inputs column stands beside its tabs: Compare (`web.compare`) and
-Inside VGG19 (`web.inside_vgg`), which reads the same inputs.
+nothing. Three tabs: Photo, whose inputs column stands beside Compare (`web.compare`) and Inside
+VGG19 (`web.inside_vgg`, which reads the same inputs); Video (`web.video`); Webcam
+(`web.webcam`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from nst import device
-from web import compare, inside_vgg, text
+from web import compare, inside_vgg, text, video, webcam
 from web.failure import FAILED
 from web.settings import ServerSettings
 
@@ -32,7 +33,7 @@ def build(settings: ServerSettings) -> gr.Blocks:
         gr.Markdown(text.header(where, device.precision("auto", where)), elem_id="header")
         if warning := device.gpu_warning(where, device.nvidia_driver_present()):
             gr.Markdown(f"{FAILED} {warning}", elem_id="device-warning")
-        with gr.Row():
+        with gr.Tab("Photo", elem_id="photo-tab"), gr.Row():
             with gr.Column(scale=2, min_width=320):
                 controls = compare.controls()
             with gr.Column(scale=3):
@@ -40,8 +41,14 @@ def build(settings: ServerSettings) -> gr.Blocks:
                     results = compare.results()
                 with gr.Tab("Inside VGG19"):
                     vgg = inside_vgg.layout()
+        with gr.Tab("Video", elem_id="video-tab"):
+            clip = video.layout(settings)
+        with gr.Tab("Webcam", elem_id="webcam-tab"):
+            camera = webcam.layout(settings)
         compare.wire(controls, results, settings.proxy_hops)
         inside_vgg.wire(controls, vgg, settings.proxy_hops)
+        video.wire(clip, settings)
+        webcam.wire(camera, settings)
         # The estimate needs the clock's first measurement: asked for as the page opens.
         demo.load(
             compare.optimize_estimate,

@@ -92,5 +92,25 @@ def versus(summary: str, losses: dict, fast_losses: dict, style_loss: str) -> st
     return f"{summary}  \n**{words}.**  \n{exact}"
 
 
+def video_limits(seconds: float, size: int) -> str:
+    """The Video tab's limits, as the host set them."""
+    return (
+        f"A clip of at most {duration(seconds)}, stylized frame by frame with its motion kept "
+        f"steady, at most {size} px on its short side, with its sound."
+    )
+
+
+def webcam_limits(seconds: float) -> str:
+    """The Webcam tab's limits, as the host set them."""
+    return (
+        "Your camera, stylized live (allow the page to use it, then press the camera's record "
+        f"button); one stream at a time, for at most {duration(seconds)}."
+    )
+
+
+def webcam_status(width: int, height: int, rate: float) -> str:
+    return f"{width}×{height} px · {rate:.1f} frames a second"
+
+
 def layer_note(layer: str, channels: int, width: int, height: int) -> str:
     return f"{layer}: {channels} channels, {width}×{height} px for a 256 px photo"

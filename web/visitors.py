@@ -21,6 +21,7 @@ import itertools
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from nst.errors import InputError
 
@@ -46,6 +47,13 @@ def address_of(peer: str, forwarded_for: str | None, proxy_hops: int) -> str:
         return peer
     entries = [entry.strip() for entry in forwarded_for.split(",") if entry.strip()]
     return entries[-proxy_hops] if len(entries) >= proxy_hops else peer
+
+
+def visitor_of(request: Any, proxy_hops: int) -> Visitor:
+    """Who sent a `gradio.Request`: its session, and the address it came from."""
+    peer = request.client.host if request.client else ""
+    forwarded = request.headers.get("x-forwarded-for")
+    return Visitor(request.session_hash or "", address_of(peer, forwarded, proxy_hops))
 
 
 class Refused(InputError):
