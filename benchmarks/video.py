@@ -530,14 +530,14 @@ def measure() -> list[str]:
         print(
             f"\nThe largest weight whose warping error is at most {MAX_WARP_RATIO}× frame by "
             f"frame's and whose perceptual distance is at most {MAX_DISTANCE} on every clip: "
-            f"{chosen} (`nst.video.DEFAULT_TEMPORAL` is {DEFAULT_TEMPORAL})."
+            f"{chosen} (`nst.options.DEFAULT_TEMPORAL` is {DEFAULT_TEMPORAL})."
         )
         bunny = results["Big Buck Bunny"]
         print(f"\n#### Losses of every 10th frame, Big Buck Bunny at {SIZE} px\n")
         ratios = losses_table(clips["Big Buck Bunny"], bunny["default"])
         if args.plot:
             draw(args.plot, {name: result["curves"] for name, result in results.items()})
-            print(f"\nPlot: {args.plot.name}.")
+            print(f"\n![The quality curves of each clip]({args.plot.name})")
         ratio, distance = bunny["curves"]["temporal"][DEFAULT_TEMPORAL]
         averaging = bunny["averaging"]
         checks += [
