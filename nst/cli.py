@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from nst.door import IMAGE_SUFFIXES
 from nst.errors import InputError, plain_message
 from nst.options import REFINE_FAST, FastOptions, OptimizeOptions, Settings, VideoOptions
 
@@ -28,8 +29,6 @@ MASK_HELP = (
     "image whose white part takes the first style and black part the second style, or keeps "
     "the photo with one style (grey mixes)"
 )
-# The photos `nst fast` takes from a folder, by their names' endings.
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
 
 def _add_fields(parser: argparse.ArgumentParser, defaults: Any) -> argparse._ArgumentGroup:
@@ -148,7 +147,7 @@ def _photos(inputs: Sequence[str]) -> list[Path]:
     photos: list[Path] = []
     for given in map(Path, inputs):
         if given.is_dir():
-            photos += sorted(p for p in given.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+            photos += sorted(p for p in given.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         else:
             photos.append(given)
     if not photos:

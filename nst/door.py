@@ -55,6 +55,9 @@ Source = str | os.PathLike | bytes
 # Pillow's names of the image formats we decode, and the same in words for people.
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
 IMAGE_FORMATS_IN_WORDS = "JPEG, PNG, WebP, BMP, GIF or TIFF"
+# The names' endings of those formats, for picking images out of a folder (the door still
+# decides by the contents).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 # The video containers we demux, by the FFmpeg demuxer forced for each, and the codecs we decode
 # (FFmpeg's names). Sound is never decoded to be shown, only copied (`AUDIO_CODECS`).
 VIDEO_CONTAINERS = {"ISO media (MP4, MOV)": "mov", "Matroska (MKV, WebM)": "matroska"}

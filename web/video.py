@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 from nst import video
 from nst.door import VIDEO_FORMATS_IN_WORDS, open_video
 from nst.errors import InputError
-from nst.options import COLORS, STYLE_SCALE_LIMITS, VideoOptions
+from nst.options import COLORS, STYLE_SCALE_LIMITS, VIDEO_SIZE_LIMITS, VideoOptions
 from web import examples, text
 from web.failure import answers
 from web.inputs import Given, Slider, Upload, VideoUpload, usable
@@ -200,7 +200,8 @@ def layout(settings: ServerSettings) -> Tab:
             )
             with gr.Row():
                 size = Slider(
-                    64, settings.video_max_size, value=min(defaults.size, settings.video_max_size),
+                    VIDEO_SIZE_LIMITS[0], settings.video_max_size,
+                    value=min(defaults.size, settings.video_max_size),
                     step=2, label="Output short side (px)",
                 )  # fmt: skip
                 temporal = Slider(
