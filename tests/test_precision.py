@@ -219,14 +219,14 @@ def test_the_optimizer_runs_the_chosen_precision_and_the_result_says_so(
 
 @pytest.mark.skipif(
     not NATIVE,
-    reason="bfloat16 is emulated here, too slow for 2 x 100 evaluations in a test "
+    reason="bfloat16 is emulated here, too slow for 2 x 50 evaluations in a test "
     "(benchmarks/precision.py --trajectory measures it)",
 )
-def test_100_evaluations_end_within_2_percent_of_float32(problem) -> None:
+def test_50_evaluations_end_within_2_percent_of_float32(problem) -> None:
     content, targets, _ = problem
     final = {}
     for precision in ("float32", "bfloat16"):
-        options = OptimizeOptions(init="content", steps=100, precision=precision)
+        options = OptimizeOptions(init="content", steps=50, precision=precision)
         last = list(optimize(content, targets, options, preview_every=0))[-1]
         final[precision] = losses.score(last.preview, content, targets)["total"]
     assert relative_error(final["bfloat16"], final["float32"]) <= 0.02
