@@ -39,7 +39,18 @@ def sliced_wasserstein(
         b = reference[name].reshape(-1, ours.shape[-1]).astype(np.float64)
         directions = rng.normal(size=(a.shape[1], projections))
         directions /= np.linalg.norm(directions, axis=0)
-        quantiles = np.linspace(0, 1, max(len(a), len(b)))
-        pa, pb = (np.quantile(x @ directions, quantiles, axis=0) for x in (a, b))
+        count = max(len(a), len(b))
+        pa, pb = (_at_quantiles(np.sort(x @ directions, axis=0), count) for x in (a, b))
         distances.append(np.mean((pa - pb) ** 2) / np.mean(pb**2))
     return float(np.mean(distances))
+
+
+def _at_quantiles(ordered: np.ndarray, count: int) -> np.ndarray:
+    """The columns of ``ordered`` (sorted along axis 0) at ``count`` evenly spaced quantiles,
+    interpolated linearly as `np.quantile` does, which is far slower here: it partitions once
+    per quantile."""
+    position = np.linspace(0, len(ordered) - 1, count)
+    below = np.floor(position).astype(int)
+    above = np.minimum(below + 1, len(ordered) - 1)
+    share = (position - below)[:, None]
+    return ordered[below] * (1 - share) + ordered[above] * share
