@@ -537,7 +537,13 @@ def measure() -> list[str]:
         ratios = losses_table(clips["Big Buck Bunny"], bunny["default"])
         if args.plot:
             draw(args.plot, {name: result["curves"] for name, result in results.items()})
-            print(f"\n![The quality curves of each clip]({args.plot.name})")
+            print(
+                f"\n![Warping error (× frame by frame's, up) against perceptual distance "
+                f"(along), one panel per clip: the temporal blend in blue, plain averaging in "
+                f"orange]({args.plot.name})\n\nBlue: the temporal blend; orange: plain "
+                "averaging; both start at frame by frame (top left). Lower is steadier, further "
+                "right is further from frame by frame."
+            )
         ratio, distance = bunny["curves"]["temporal"][DEFAULT_TEMPORAL]
         averaging = bunny["averaging"]
         checks += [
