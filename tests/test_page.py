@@ -1,6 +1,7 @@
 """The page's handlers called as the served app calls them, with no server: a `PageInputs` of
 real assets in, what the page shows out."""
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from nst.images import load_image
 from nst.optimize import Progress
 from web import compare, text
 from web.compare import loss_curve, optimize_estimate, run_fast, run_optimize, score_fast
-from web.inputs import PageInputs
+from web.inputs import PageInputs, Upload, write_once
 from web.page import build
 from web.settings import ServerSettings
 
@@ -168,3 +169,22 @@ def test_the_estimate_waits_for_the_clock_then_grows_with_the_size(
     assert "2048 px" in large and "over 3 scales" in large and "ends it after 10 s" in large
     # Without a photo (or with a file that is not one) it estimates for a 3:2 one.
     assert optimize_estimate(1024, None, None) == optimize_estimate(1024, None, "nope")
+
+
+def test_a_result_handed_out_again_is_never_rewritten_under_a_download(tmp_path: Path) -> None:
+    """Two visitors handed the same image (one example clicked twice): the second is given the
+    file the first may still be downloading, untouched. (Gradio's own saving rewrote it in
+    place, and a download under way was cut short.)"""
+    pixels = (np.arange(24 * 32 * 3) % 251).astype(np.uint8).reshape(24, 32, 3)
+    result = Upload(format="png", interactive=False)
+    result.GRADIO_CACHE = str(tmp_path)
+    first = result.postprocess(pixels).path
+    assert np.array_equal(load_image(first), pixels.astype(np.float32) / 255)
+    # Mark the file in place: a rewrite, even with the same bytes, would remove the mark.
+    Path(first).write_bytes(Path(first).read_bytes() + b"being downloaded")
+    written = os.stat(first)
+    assert result.postprocess(pixels).path == first
+    assert Path(first).read_bytes().endswith(b"being downloaded")
+    assert os.stat(first).st_ino == written.st_ino
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["image.png"]
+    assert write_once(b"other", "image.png", str(tmp_path)) != first

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import io
+import os
+import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -23,10 +27,11 @@ import numpy as np
 from gradio import processing_utils, utils
 from gradio.components.image_editor import AcceptBlobs, EditorData
 from gradio.data_classes import FileData, ImageData
+from PIL import Image
 
 from nst import device, door, pipeline
 from nst.errors import InputError
-from nst.images import load_image
+from nst.images import load_image, to_pil
 from nst.options import (
     MAX_IMAGE_BYTES,
     PAGE_MIN_SIZE,
@@ -67,7 +72,24 @@ def _saved(data: bytes, name: str, cache: str) -> str:
     """Bytes a client sent inline, written undecoded to a file of the upload folder."""
     if len(data) > MAX_IMAGE_BYTES:
         raise InputError(f"The file is larger than the limit of {MAX_IMAGE_BYTES >> 20} MB.")
-    return processing_utils.save_bytes_to_cache(data, name, cache)
+    return write_once(data, name, cache)
+
+
+def write_once(data: bytes, name: str, cache: str) -> str:
+    """``data`` as the file ``name`` in a folder of the upload folder named by its hash, written
+    once and whole. Gradio's own helpers rewrite an existing file in place, so a visitor still
+    downloading an image got it cut short when another was handed the same one (two visitors
+    clicking one example)."""
+    folder = Path(cache) / hashlib.sha256(data).hexdigest()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if path.exists():
+        os.utime(path)  # handed out again: the sweep ages files by their last use
+        return str(path.resolve())
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as part:
+        part.write(data)
+    os.replace(part.name, path)
+    return str(path.resolve())
 
 
 class _NoDownloads:
@@ -108,6 +130,16 @@ class Upload(_NoDownloads, gr.Image):
             except (binascii.Error, ValueError):
                 return InputError("A camera frame that is not base64 data.")
         return uploaded(payload.path)
+
+    def postprocess(self, value: Any) -> ImageData | None:  # type: ignore[override]
+        """A result (an RGB array, uint8 or float in [0, 1]) as a file written once (see
+        `write_once`), in the component's format."""
+        if isinstance(value, np.ndarray):
+            encoded = io.BytesIO()
+            picture = Image.fromarray(value) if value.dtype == np.uint8 else to_pil(value)
+            picture.save(encoded, format=self.format)
+            value = write_once(encoded.getvalue(), f"image.{self.format}", self.GRADIO_CACHE)
+        return super().postprocess(value)
 
 
 class MaskEditor(_NoDownloads, gr.ImageEditor):
