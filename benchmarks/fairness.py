@@ -102,10 +102,12 @@ def main() -> None:
             target=lambda: counts.update(greedy(url, args.threads, args.budget, stop))
         )
         crowd.start()
-        time.sleep(5)  # the greedy client holds all it can
-        crowded = ordinary(url, args.rounds, args.budget)
-        stop.set()
-        crowd.join()
+        try:
+            time.sleep(5)  # the greedy client holds all it can
+            crowded = ordinary(url, args.rounds, args.budget)
+        finally:  # the greedy threads end, whatever happened to the ordinary visitor
+            stop.set()
+            crowd.join()
     finally:
         server.terminate()
         server.wait(timeout=60)
