@@ -334,7 +334,7 @@ def _tiff_units(data: bytes) -> tuple[int, int]:
             tag, _, values = struct.unpack_from(order + entry, data, first + index * size)
             if tag in (273, 324):  # StripOffsets, TileOffsets
                 return entries, values
-    except struct.error:
+    except (struct.error, OverflowError):  # offsets past the data, or past what an index holds
         return 0, 0
     return entries, 0
 
