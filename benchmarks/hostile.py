@@ -187,18 +187,34 @@ def run(url: str, pid: int, kinds: list[hostile.Kind], roles: tuple[str, ...]) -
 
 
 def report(rows: list[Row]) -> str:
+    """A line per family (every kind in every role), then every request not as expected."""
     failed = [row for row in rows if not (row.expected and row.serving)]
-    heading = ["", "kind", "role", "outcome", "expected", "s", "server RSS MB", "serves"]
     lines = [
-        f"{len(rows)} requests, {len(failed)} not as expected; "
-        f"server RSS {rows[0].rss_before} MB at the start, {rows[-1].rss_after} MB at the end, "
+        f"{len(rows)} requests ({len({row.kind.name for row in rows})} kinds × "
+        f"{len({row.role for row in rows})} roles), {len(failed)} not as expected; server RSS "
+        f"{rows[0].rss_before} MB at the start, {rows[-1].rss_after} MB at the end, "
         f"{max(row.rss_after for row in rows)} MB at most.",
         "",
-        "| " + " | ".join(heading) + " |",
-        "|" + "---|" * len(heading),
+        "| family | kinds | requests | as expected | results | refusals | slowest s | serving |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    ordered = failed + [row for row in rows if row not in failed]
-    lines += ["| " + " | ".join(row.cells()) + " |" for row in ordered]
+    families: dict[str, list[Row]] = {}
+    for row in rows:
+        families.setdefault(row.kind.family, []).append(row)
+    for family, group in families.items():
+        lines.append(
+            f"| {family} | {len({row.kind.name for row in group})} | {len(group)} | "
+            f"{sum(row.expected for row in group)} | "
+            f"{sum(row.outcome == 'result' for row in group)} | "
+            f"{sum(row.outcome.startswith('refused') for row in group)} | "
+            f"{max(row.seconds for row in group):.2f} | "
+            f"{'yes' if all(row.serving for row in group) else '**no**'} |"
+        )
+    if failed:
+        heading = ["", "kind", "role", "outcome", "expected", "s", "server RSS MB", "serves"]
+        lines += ["", "Not as expected:", "", "| " + " | ".join(heading) + " |"]
+        lines += ["|" + "---|" * len(heading)]
+        lines += ["| " + " | ".join(row.cells()) + " |" for row in failed]
     return "\n".join(lines)
 
 
