@@ -24,6 +24,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from nst import device, fast, optimize
+from nst.errors import plain_message
 from web.cache import Cache
 from web.page import CSS
 from web.settings import MB, ServerSettings
@@ -140,7 +141,8 @@ def serve(demo: gr.Blocks, settings: ServerSettings) -> None:
 def _calibrate() -> None:
     try:
         optimize.calibrate()
-    except Exception:  # the clock then learns from the first runs instead
-        log.warning("timing this machine's evaluations failed", exc_info=True)
+    except Exception as error:  # the clock then learns from the first runs instead
+        reason = plain_message(error) or f"{type(error).__name__}: {error}"
+        log.warning("timing this machine's evaluations failed: %s", " ".join(reason.split()))
     else:
         log.info("timed this machine's evaluations")
