@@ -229,6 +229,29 @@ def _choice(name: str, value: str, choices: Sequence[str]) -> None:
     _check(value in choices, f"Unknown {name} '{value}'; choose one of {', '.join(choices)}.")
 
 
+def _check_size(size: int, limits: tuple[int, int]) -> None:
+    low, high = limits
+    _check(
+        isinstance(size, int) and low <= size <= high,
+        f"Output size must be between {low} and {high} pixels, not {size}.",
+    )
+
+
+def _check_style_scale(scale: float) -> None:
+    low, high = STYLE_SCALE_LIMITS
+    _check(
+        _finite(scale) and low <= scale <= high,
+        f"Style scale must be between {low:g} and {high:g}, not {scale}.",
+    )
+
+
+def _check_strength(strength: float) -> None:
+    _check(
+        _finite(strength) and 0.0 <= strength <= 1.0,
+        f"Style strength must be between 0 and 1, not {strength}.",
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """What both paths share: the output size, the mix of several styles, the colors and the
@@ -256,17 +279,9 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
-        low, high = SIZE_LIMITS
-        _check(
-            isinstance(self.size, int) and low <= self.size <= high,
-            f"Output size must be between {low} and {high} pixels, not {self.size}.",
-        )
+        _check_size(self.size, SIZE_LIMITS)
         _choice("colors", self.colors, COLORS)
-        low, high = STYLE_SCALE_LIMITS
-        _check(
-            _finite(self.style_scale) and low <= self.style_scale <= high,
-            f"Style scale must be between {low:g} and {high:g}, not {self.style_scale}.",
-        )
+        _check_style_scale(self.style_scale)
         if self.style_mix is not None:
             object.__setattr__(self, "style_mix", tuple(float(w) for w in self.style_mix))
 
@@ -300,10 +315,7 @@ class FastOptions:
     )
 
     def __post_init__(self) -> None:
-        _check(
-            _finite(self.strength) and 0.0 <= self.strength <= 1.0,
-            f"Style strength must be between 0 and 1, not {self.strength}.",
-        )
+        _check_strength(self.strength)
         _choice("engine", self.engine, ENGINES)
 
 
@@ -424,20 +436,9 @@ class VideoOptions:
     )
 
     def __post_init__(self) -> None:
-        low, high = VIDEO_SIZE_LIMITS
-        _check(
-            isinstance(self.size, int) and low <= self.size <= high,
-            f"Output size must be between {low} and {high} pixels, not {self.size}.",
-        )
-        _check(
-            _finite(self.strength) and 0.0 <= self.strength <= 1.0,
-            f"Style strength must be between 0 and 1, not {self.strength}.",
-        )
-        low, high = STYLE_SCALE_LIMITS
-        _check(
-            _finite(self.style_scale) and low <= self.style_scale <= high,
-            f"Style scale must be between {low:g} and {high:g}, not {self.style_scale}.",
-        )
+        _check_size(self.size, VIDEO_SIZE_LIMITS)
+        _check_strength(self.strength)
+        _check_style_scale(self.style_scale)
         _choice("colors", self.colors, COLORS)
         _check(
             _finite(self.temporal) and 0.0 <= self.temporal <= 1.0,

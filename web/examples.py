@@ -66,14 +66,25 @@ def thumbnail(example: Example, size: tuple[int, int] = (160, 160)) -> Image.Ima
 
 def gallery() -> gr.Gallery:
     """The examples as one row of thumbnails to click (place it inside the page's layout)."""
-    return gr.Gallery(
+    return clickable(
         [(thumbnail(example), example.label.split(",")[0]) for example in photos()],
         label="Famous paintings: click one",
         columns=5,
+        elem_id="examples",
+    )
+
+
+def clickable(pictures: list, label: str, columns: int, elem_id: str, **extra) -> gr.Gallery:
+    """A row of captioned thumbnails that a click selects, as every tab's examples are shown."""
+    return gr.Gallery(
+        pictures,
+        label=label,
+        columns=columns,
         allow_preview=False,
         object_fit="cover",
         format="jpeg",
         buttons=[],
         interactive=False,
-        elem_id="examples",
+        elem_id=elem_id,
+        **extra,
     )

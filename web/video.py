@@ -186,17 +186,12 @@ def layout(settings: ServerSettings) -> Tab:
                                height=200, min_width=140)  # fmt: skip
             stylize = gr.Button("Stylize", variant="primary", elem_id="stylize")
             picture = thumbnail()
-            example = gr.Gallery(
+            example = examples.clickable(
                 [(picture, "Big Buck Bunny × Hokusai")] if picture is not None else [],
                 label="Example clip: click it",
                 columns=4,
-                allow_preview=False,
-                object_fit="cover",
-                format="jpeg",
-                buttons=[],
-                interactive=False,
-                height=140,
                 elem_id="video-example",
+                height=140,
             )
             with gr.Row():
                 size = Slider(
