@@ -83,9 +83,11 @@ def write_once(data: bytes, name: str, cache: str) -> str:
     folder = Path(cache) / hashlib.sha256(data).hexdigest()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    if path.exists():
+    try:
         os.utime(path)  # handed out again: the sweep ages files by their last use
         return str(path.resolve())
+    except FileNotFoundError:  # not made yet, or swept a moment ago
+        pass
     with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as part:
         part.write(data)
     os.replace(part.name, path)
