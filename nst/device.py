@@ -47,11 +47,14 @@ class Device:
 
 
 def cpu_threads() -> int:
-    """The CPU threads available to this process (TensorFlow sizes its thread pools by them)."""
+    """The CPU threads TensorFlow's thread pools use: one per CPU available to this process,
+    or fewer where TensorFlow's own ``TF_NUM_INTRAOP_THREADS`` asks for fewer."""
     try:
-        return len(os.sched_getaffinity(0))
+        available = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        available = os.cpu_count() or 1
+    asked = os.environ.get("TF_NUM_INTRAOP_THREADS", "")
+    return min(available, int(asked)) if asked.isdigit() and int(asked) > 0 else available
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ def test_fast_then_optimize_from_it(client, photo: Path, painting: Path) -> None
     assert optimized.shape == fast_image.shape
     assert not np.array_equal(optimized, fast_image)
     assert "lbfgs" in numbers and "from fast" in numbers and "style loss" in numbers
+    assert "CPU, 1 thread" in numbers  # the threads the test server gives TensorFlow (conftest)
     assert "to the painting" in numbers  # compared with the fast result in words
     series = {row[2] for row in curve["data"]}
     assert series == {"optimized (best so far)", "fast result"}

@@ -40,6 +40,16 @@ def test_no_gpu_means_the_cpu() -> None:
     assert Device("CPU", "", 1).label == "CPU, 1 thread"
 
 
+@pytest.mark.parametrize(("asked", "threads"), [("1", 1), ("64", None), ("0", None), ("x", None)])
+def test_tensorflows_own_thread_setting_is_the_threads_named(
+    monkeypatch: pytest.MonkeyPatch, asked: str, threads: int | None
+) -> None:
+    """TF_NUM_INTRAOP_THREADS sizes TensorFlow's pools; no more CPUs than this process has."""
+    available = len(os.sched_getaffinity(0))
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", asked)
+    assert device.cpu_threads() == (threads or available)
+
+
 @pytest.mark.parametrize("gpus", [[T4], [T4, A100]])
 def test_the_first_gpu_is_chosen(gpus: list[tuple[str, str]]) -> None:
     chosen = device.choose_device(gpus)
