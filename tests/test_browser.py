@@ -89,26 +89,6 @@ def test_non_image_upload_shows_a_message_and_the_page_keeps_working(
     )
 
 
-def test_stop_ends_the_optimization_and_keeps_its_best_image(
-    page, photo: Path, painting: Path
-) -> None:
-    _small_problem(page, photo, painting, time_budget=120)
-    page.click("#optimize")
-    page.wait_for_function(
-        "document.querySelector('#optimized-numbers').innerText.includes('step')", timeout=120_000
-    )
-    page.click("#stop")
-    page.wait_for_function(
-        "document.querySelector('#optimized-numbers').innerText.includes('ended by stop')",
-        timeout=60_000,
-    )
-    assert page.locator("#optimized-image img").count() == 1
-    # It started from the fast result, which the page made and shows for the comparison.
-    assert page.locator("#fast-image img").count() == 1
-    page.wait_for_function("document.querySelectorAll('#slider img').length == 2", timeout=30_000)
-    page.screenshot(path=SCREENSHOTS / "4-stopped.png", full_page=True)
-
-
 @pytest.mark.parametrize(
     "server_name, fast_losses",
     [("no_weights_server", "⚠️ The VGG19 weights"), ("broken_optimizer_server", "style loss")],
@@ -252,55 +232,58 @@ def _shown_image(page, elem_id: str) -> np.ndarray:
         return np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB"), np.float32) / 255
 
 
-def test_fast_and_optimize_side_by_side_and_a_painted_mask_keeps_the_photo_unpainted(
+def test_fast_and_optimize_side_by_side_then_a_painted_mask_keeps_the_photo_unpainted(
     browser, app_url: str, photo: Path, painting: Path
 ) -> None:
-    """The page's main flow, Fast then Optimize compared side by side, with a mask painted as a
-    person would (one flow: each painted page costs Chromium a core, see `_paint_left_part`)."""
+    """The page's main flow, Fast then Optimize (ended by Stop) compared side by side; then a
+    mask painted as a person would, last: once open, the mask editor keeps a core of Chromium
+    busy (see `_paint_left_part`)."""
     page = _open(browser, app_url)
-    _small_problem(page, photo, painting, time_budget=10)
-    _paint_left_part(page)
-    page.screenshot(path=SCREENSHOTS / "0-mask-painted.png", full_page=True)
-    page.get_by_text("Where the style goes (mask)").click()  # closed, its canvas idles
-
+    _small_problem(page, photo, painting, time_budget=120)
     page.click("#fast")
     page.wait_for_function(
-        "document.querySelector('#fast-numbers').textContent.includes('white / black')",
+        "document.querySelector('#fast-numbers').textContent.includes('style loss')",
         timeout=90_000,
     )
-    assert page.locator("#fast-image img").count() == 1
-    page.screenshot(path=SCREENSHOTS / "1-fast.png", full_page=True)
     fast = _shown_image(page, "fast-image")
-    content = load_image(load_image(photo), long_side=192)
-    right = np.s_[:, fast.shape[1] * 3 // 4 :]  # never painted
-    left = np.s_[:, fast.shape[1] * 3 // 8 : fast.shape[1] // 2]  # painted
-    assert np.abs(fast[right] - content[right]).mean() < 2 / 255
-    assert np.abs(fast[left] - content[left]).mean() > 0.1
+    page.screenshot(path=SCREENSHOTS / "1-fast.png", full_page=True)
 
-    page.click("#optimize")
+    page.click("#optimize")  # from the fast result; a few steps, then Stop keeps the best image
     page.wait_for_function(
-        "document.querySelector('#optimized-numbers').textContent.includes('white / black')",
-        timeout=180_000,
+        "+(/step (\\d+)/.exec(document.querySelector('#optimized-numbers').innerText)?.[1]) >= 3",
+        timeout=120_000,
+    )
+    page.click("#stop")
+    page.wait_for_function(
+        "document.querySelector('#optimized-numbers').innerText.includes('ended by stop')",
+        timeout=60_000,
+    )
+    page.wait_for_function(
+        "document.querySelector('#optimized-numbers').textContent.includes('content loss')",
+        timeout=60_000,
     )
     numbers = page.locator("#optimized-numbers").text_content()
-    assert "Optimized" in numbers and "lbfgs" in numbers
+    assert "Optimized" in numbers and "lbfgs from fast" in numbers
     optimized = _shown_image(page, "optimized-image")
-    # Ten seconds of optimization make fewer steps on a busy machine: the painted part is
-    # clearly painted (the fast result's 0.1 is not always reached), the rest stays the photo.
-    assert np.abs(optimized[right] - content[right]).mean() < 0.06
-    assert np.abs(optimized[left] - content[left]).mean() > 0.05
+    content = load_image(load_image(photo), long_side=192)
+    assert optimized.shape == fast.shape == content.shape
+    # It started from the fast result, and a few steps keep it nearer that than the photo.
+    assert np.abs(optimized - fast).mean() < np.abs(optimized - content).mean()
     page.wait_for_function("document.querySelectorAll('#slider img').length == 2", timeout=30_000)
-    page.wait_for_timeout(2000)  # let the slider and the plot finish drawing
-    page.screenshot(path=SCREENSHOTS / "2-compare.png", full_page=True)
     # Both results carry the same measure, so the page answers "which is closer to the style".
     fast_numbers = page.locator("#fast-numbers").text_content()
     assert "content loss" in fast_numbers and "content loss" in numbers
     # The curve's axis counts whole steps, however few the run made.
-    ticks = page.evaluate(
-        """[...document.querySelectorAll(
-            '#curve g.role-axis[aria-label^="X-axis"] g.role-axis-label text'
-        )].map((label) => label.textContent)"""
-    )
+    ticks = page.wait_for_function(
+        """() => {
+            const labels = [...document.querySelectorAll(
+                '#curve g.role-axis[aria-label^="X-axis"] g.role-axis-label text'
+            )].map((label) => label.textContent);
+            return labels.length && labels;
+        }""",
+        timeout=30_000,
+    ).json_value()
+    page.screenshot(path=SCREENSHOTS / "2-compare.png", full_page=True)
     assert ticks and all(re.fullmatch(r"\d+", tick) for tick in ticks), ticks
 
     # A changed input makes both results stale: they leave the page, nothing old is compared.
@@ -308,6 +291,21 @@ def test_fast_and_optimize_side_by_side_and_a_painted_mask_keeps_the_photo_unpai
     page.wait_for_function("document.querySelectorAll('#slider img').length == 0", timeout=30_000)
     assert page.locator("#fast-image img").count() == 0
     assert page.locator("#optimized-image img").count() == 0
+
+    # A painted mask: the style goes where it is painted, the rest stays the photo.
+    _set_number(page, "Output long side (px)", 192)
+    _paint_left_part(page)
+    page.screenshot(path=SCREENSHOTS / "0-mask-painted.png", full_page=True)
+    page.click("#fast")
+    page.wait_for_function(
+        "document.querySelector('#fast-numbers').textContent.includes('white / black')",
+        timeout=90_000,
+    )
+    masked = _shown_image(page, "fast-image")
+    right = np.s_[:, masked.shape[1] * 3 // 4 :]  # never painted
+    left = np.s_[:, masked.shape[1] * 3 // 8 : masked.shape[1] // 2]  # painted
+    assert np.abs(masked[right] - content[right]).mean() < 2 / 255
+    assert np.abs(masked[left] - content[left]).mean() > 0.1
 
     # A mask file that is not an image: one line in place of the result, the page goes on.
     fake = SCREENSHOTS / "not-a-mask.png"
@@ -322,13 +320,13 @@ def test_fast_and_optimize_side_by_side_and_a_painted_mask_keeps_the_photo_unpai
 
 
 def test_a_clip_is_stylized_in_the_video_tab_and_plays(browser, app_url: str) -> None:
-    """The example clip (the real Big Buck Bunny, 1280×720, 132 frames with sound) at 240p: a
-    progress bar while it is made, then it plays in the page, 426 px wide (even sides)."""
+    """The example clip (the real Big Buck Bunny, 1280×720, 132 frames with sound) at 144p: a
+    progress bar while it is made, then it plays in the page, 256 px wide."""
     page = _open(browser, app_url)
     page.get_by_role("tab", name="Video").click()
     page.locator("#video-example img").first.click()
     page.wait_for_function("document.querySelector('#clip video')?.src", timeout=30_000)
-    _set_number(page, "Output short side (px)", 240)
+    _set_number(page, "Output short side (px)", 144)
     page.click("#stylize")
     page.wait_for_function(
         "document.querySelector('#video-status').innerText.includes('frame')", timeout=60_000
@@ -349,7 +347,7 @@ def test_a_clip_is_stylized_in_the_video_tab_and_plays(browser, app_url: str) ->
         }"""
     )
     width, height, played, duration = playing
-    assert (width, height) == (426, 240) and played > 0.5, playing
+    assert (width, height) == (256, 144) and played > 0.5, playing
     assert abs(duration - 132 / 25) <= 1 / 25, duration  # within a frame of the input's
     page.close()
 
