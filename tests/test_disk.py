@@ -115,6 +115,26 @@ def test_a_file_being_downloaded_is_spared_and_served_whole(served) -> None:
     assert not _until_gone({path}, AGE + 10), "the file outlived its download"
 
 
+def test_a_visitor_who_leaves_mid_upload_is_one_line_in_the_log(served) -> None:
+    """Closing the page while a file is on its way: no traceback, and the next upload works."""
+    server = served[0]
+    address = urlsplit(server.url)
+    head = (
+        f"POST /gradio_api/upload HTTP/1.1\r\nHost: {address.netloc}\r\n"
+        f"Content-Type: multipart/form-data; boundary=part\r\nContent-Length: {4 * MB}\r\n\r\n"
+        '--part\r\nContent-Disposition: form-data; name="files"; filename="photo.png"\r\n\r\n'
+    )
+    with socket.create_connection((address.hostname, address.port)) as sender:
+        sender.sendall(head.encode() + os.urandom(256 * 1024))  # of the 4 MB it announced
+    line = "a visitor left while sending /gradio_api/upload"
+    deadline = time.monotonic() + 30
+    while line not in server.log.read_text():
+        assert time.monotonic() < deadline, "the server never noticed the visitor leave"
+        time.sleep(0.2)
+    assert "Traceback" not in server.log.read_text()
+    assert _stored(server.url, os.urandom(1000)).is_file()
+
+
 def _image(path: Path, seed: int) -> Path:
     """A picture no other test uploads (so no example's copy is its cached copy)."""
     from PIL import Image

@@ -5,7 +5,8 @@
 ASGI middleware that refuses before reading a byte of the body: an upload over the size limit
 or one the cache has no room for, a request body over its bound (Gradio keeps them in memory),
 and the routes where Gradio itself would decode or fetch what a visitor sends (its recording
-route runs ffmpeg on the upload; ``file=`` with a URL fetches it).
+route runs ffmpeg on the upload; ``file=`` with a URL fetches it). A visitor who leaves while
+sending a body is one line in the log, not a traceback.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect
 
 from nst import device, fast, optimize
 from nst.errors import plain_message
@@ -73,7 +75,7 @@ class Guard:
             if size > MAX_BODY:
                 await _refuse(send, 413, f"The request is larger than {MAX_BODY // MB} MB.")
                 return
-            await self.app(scope, receive, send)
+            await _received(self.app, scope, receive, send)
             return
         if size > self.max_upload + ENVELOPE:
             limit = self.max_upload / MB
@@ -86,9 +88,18 @@ class Guard:
                     send, 507, "The server has no room for uploads now; try again in a minute."
                 )
                 return
-            await self.app(scope, receive, send)
+            await _received(self.app, scope, receive, send)
         finally:
             self.under_way -= size
+
+
+async def _received(app: Callable, scope: Scope, receive: Receive, send: Send) -> None:
+    """``app`` on a request with a body, of which the visitor may not send the whole: closing
+    the page mid-upload is no server error (the cache sweep deletes what it left)."""
+    try:
+        await app(scope, receive, send)
+    except ClientDisconnect:
+        log.info("a visitor left while sending %s", scope["path"])
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:
