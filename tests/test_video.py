@@ -18,7 +18,7 @@ import pytest
 
 from nst.errors import InputError
 from nst.options import VideoOptions
-from nst.video import FrameStylizer, Progress, stylize_video
+from nst.video import PIPELINE_DEPTH, FrameStylizer, Progress, stylize_video
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 STYLE = ASSETS / "style_starry_night.jpg"
@@ -252,8 +252,9 @@ def test_temporal_zero_is_frame_by_frame_exactly() -> None:
 
 def test_the_pipeline_holds_a_constant_number_of_frames(tmp_path: Path) -> None:
     """The Python-allocated memory (numpy's included) while frames stream: its highest during
-    a 40-frame clip exceeds its highest during an 8-frame one by less than four frames (how
-    full the pipeline's queues happen to be varies), where keeping the frames would add 32."""
+    a 40-frame clip exceeds its highest during an 8-frame one by less than the two queues'
+    frames (how full they happen to be varies with the machine's load), where keeping the
+    frames would add 32."""
     short = make_clip(tmp_path / "short.mp4", count=8, size=(128, 160))
     long = make_clip(tmp_path / "long.mp4", count=40, size=(128, 160))
     options = VideoOptions(size=128)
@@ -272,7 +273,7 @@ def test_the_pipeline_holds_a_constant_number_of_frames(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     frame_bytes = 128 * 160 * 3 * 4  # one float32 frame
-    assert highest[1] - highest[0] < 4 * frame_bytes, highest
+    assert highest[1] - highest[0] < 2 * PIPELINE_DEPTH * frame_bytes, highest
 
 
 def test_real_clip_end_to_end(tmp_path: Path) -> None:
