@@ -60,7 +60,7 @@ class Server:
 
 MB = 2**20
 # The disk tests' server: its cache folder kept within limits shrunk by environment variable.
-DISK_UPLOAD_LIMIT, DISK_TOTAL, DISK_AGE, DISK_SWEEP = 16 * MB, 48 * MB, 4.0, 0.5
+DISK_UPLOAD_LIMIT, DISK_TOTAL, DISK_AGE, DISK_SWEEP = 16 * MB, 48 * MB, 3.0, 0.5
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ being downloaded, the inputs of a queued request); and the page refuses an uploa
 before sending it (headless Chromium; skipped without it).
 
 The server (conftest's `disk_server`) runs with its cache in a temporary folder and limits shrunk
-by environment variable: uploads of at most 16 MB, a 48 MB total, 6 s of age, a sweep every half
+by environment variable: uploads of at most 16 MB, a 48 MB total, 3 s of age, a sweep every half
 second.
 """
 
