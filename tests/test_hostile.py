@@ -1,7 +1,8 @@
 """The hostile corpus (tests/hostile.py) through every path that decodes a person's file here.
 
 The library (`nst.images.load_image` and `load_mask`, through `nst.door`) and the command line
-(`python -m nst fast`, in-process) in each role an image takes there: content, style, --mask.
+(`python -m nst fast`, in-process) in the roles an image takes there: content, style, --mask
+(which kinds in which roles: `_cli_params`).
 Every kind gives a correct result or a one-line refusal within its time bound, writes nothing,
 starts no program (the PostScript canary is never written), and no Pillow decoder outside the
 door's formats is ever asked to look at a byte.
@@ -14,6 +15,7 @@ import ctypes
 import ctypes.util
 import gc
 import io
+import itertools
 import os
 import re
 import signal
@@ -246,12 +248,22 @@ def warm(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 def _cli_params() -> list:
-    """One test per kind and role; the heaviest kinds (seconds of decoding each, the same door
-    in every role) as the content only."""
+    """Every kind through the command line: in every role the first kind of each family and
+    every kind with active content; the others each in one role, taking turns (`test_library`
+    has run each through both of the door's loaders, which are all the roles differ in); the
+    heaviest kinds (seconds of decoding each) as the content."""
+    everywhere = {kind.name for kind in hostile.representatives(KINDS)}
+    turns = itertools.cycle(ROLES)
     return [
         pytest.param(kind.name, role, id=f"{kind.name}-{role}")
         for kind in KINDS
-        for role in (ROLES[:1] if kind.name in HEAVY else ROLES)
+        for role in (
+            ROLES[:1]
+            if kind.name in HEAVY
+            else ROLES
+            if kind.name in everywhere or kind.canary
+            else [next(turns)]
+        )
     ]
 
 
