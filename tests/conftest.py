@@ -59,7 +59,8 @@ class Server:
 
 
 MB = 2**20
-# The disk tests' server: its cache folder kept within limits shrunk by environment variable.
+# The disk tests' server: its cache folder kept within limits shrunk by environment variable
+# (and no start-up timing: tests/uncalibrated_app.py).
 DISK_UPLOAD_LIMIT, DISK_TOTAL, DISK_AGE, DISK_SWEEP = 16 * MB, 48 * MB, 3.0, 0.5
 
 
@@ -85,8 +86,9 @@ SERVERS = {  # fixture name: what it serves
         REPO / "tests" / "broken_optimizer_app.py", lambda folder: {"PYTHONPATH": str(REPO)}
     ),
     "disk_server": ServerSpec(
-        APP,
+        REPO / "tests" / "uncalibrated_app.py",
         lambda folder: {
+            "PYTHONPATH": str(REPO),
             "GRADIO_TEMP_DIR": str(folder / "cache"),
             "NST_MAX_UPLOAD_MB": str(DISK_UPLOAD_LIMIT // MB),
             "NST_CACHE_MAX_MB": str(DISK_TOTAL // MB),
