@@ -59,19 +59,18 @@ def _upload(page, elem_id: str, path: Path) -> None:
     page.set_input_files(f"#{elem_id} input[type=file]", str(path))
 
 
-def _small_problem(page, content: Path, style: Path, time_budget: int | None = None) -> None:
-    """Both images uploaded, 192 px output, the given optimization budget (if any)."""
+def _small_problem(page, content: Path, style: Path, time_budget: int) -> None:
+    """Both images uploaded, 192 px output, the given optimization budget."""
     _upload(page, "content", content)
     _upload(page, "style", style)
     _set_number(page, "Output long side (px)", 192)
-    if time_budget is not None:
-        _set_time_budget(page, time_budget)
+    _set_time_budget(page, time_budget)
 
 
 def test_non_image_upload_shows_a_message_and_the_page_keeps_working(
     page, tmp_path: Path, photo: Path, painting: Path
 ) -> None:
-    _small_problem(page, photo, painting)
+    _small_problem(page, photo, painting, time_budget=10)
     fake = tmp_path / "holiday.jpg"
     fake.write_text("this is not a picture")
     _upload(page, "content", fake)
