@@ -154,7 +154,9 @@ def resize_style(style: np.ndarray, long_side: int, scale: float = 1.0) -> np.nd
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Float [0, 1] image to uint8, rounding to nearest."""
+    """Float [0, 1] image to uint8, rounding to nearest; an image already uint8 as it is."""
+    if image.dtype == np.uint8:
+        return image
     return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 

@@ -126,7 +126,7 @@ def corpus(folder: Path) -> dict[str, Kind]:
 
 def _listing(folder: Path) -> list[str]:
     """Every file and folder under ``folder``, relative to it. (With strings, not `Path.rglob`:
-    each of some 700 tests lists the corpus twice.)"""
+    each of some 600 tests lists the corpus twice.)"""
     start = len(str(folder)) + 1
     return sorted(
         os.path.join(root, name)[start:]
@@ -254,16 +254,18 @@ def _cli_params() -> list:
     heaviest kinds (seconds of decoding each) as the content."""
     everywhere = {kind.name for kind in hostile.representatives(KINDS)}
     turns = itertools.cycle(ROLES)
+
+    def roles(kind: Kind) -> tuple[str, ...]:
+        if kind.name in HEAVY:
+            return ROLES[:1]
+        if kind.name in everywhere or kind.canary:
+            return ROLES
+        return (next(turns),)
+
     return [
         pytest.param(kind.name, role, id=f"{kind.name}-{role}")
         for kind in KINDS
-        for role in (
-            ROLES[:1]
-            if kind.name in HEAVY
-            else ROLES
-            if kind.name in everywhere or kind.canary
-            else [next(turns)]
-        )
+        for role in roles(kind)
     ]
 
 

@@ -27,7 +27,6 @@ import numpy as np
 from gradio import processing_utils, utils
 from gradio.components.image_editor import AcceptBlobs, EditorData
 from gradio.data_classes import FileData, ImageData
-from PIL import Image
 
 from nst import device, door, pipeline
 from nst.errors import InputError
@@ -138,8 +137,7 @@ class Upload(_NoDownloads, gr.Image):
         `write_once`), in the component's format."""
         if isinstance(value, np.ndarray):
             encoded = io.BytesIO()
-            picture = Image.fromarray(value) if value.dtype == np.uint8 else to_pil(value)
-            picture.save(encoded, format=self.format)
+            to_pil(value).save(encoded, format=self.format)
             value = write_once(encoded.getvalue(), f"image.{self.format}", self.GRADIO_CACHE)
         return super().postprocess(value)
 
