@@ -75,9 +75,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(port: int, **settings: str) -> subprocess.Popen:
-    """The app on ``port``, with ``settings`` added to its environment; its log is dropped, but
-    its last lines are shown when it does not start."""
+def start_server(
+    port: int, arguments: tuple[str, ...] = ("app.py",), **settings: str
+) -> subprocess.Popen:
+    """The app (Python run with ``arguments``) on ``port``, with ``settings`` added to its
+    environment; its log is dropped, but its last lines are shown when it does not start."""
     env = {
         **os.environ,
         "GRADIO_SERVER_PORT": str(port),
@@ -86,7 +88,7 @@ def start_server(port: int, **settings: str) -> subprocess.Popen:
     }
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(
-            [sys.executable, "app.py"],
+            [sys.executable, *arguments],
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -10,6 +10,10 @@ import pytest
 gradio_client = pytest.importorskip("gradio_client")
 from page_inputs import page_inputs, visitor  # noqa: E402
 
+from web.page import build  # noqa: E402
+from web.serve import PROGRESS_POLL, QUEUE_POLL, poll_calmly  # noqa: E402
+from web.settings import ServerSettings  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "assets" / "content_chelsea.jpg"
 STYLE = REPO / "assets" / "style_swirls.jpg"
@@ -124,3 +128,13 @@ def test_analytics_are_off(app_url: str) -> None:
     with urllib.request.urlopen(app_url + "config", timeout=10) as response:
         config = json.loads(response.read())
     assert config["analytics_enabled"] is False
+
+
+def test_the_queue_polls_at_our_intervals_not_every_millisecond() -> None:
+    """`poll_calmly` finds the pinned Gradio's polling intervals (an upgrade that renamed them
+    would leave an idle server at 5 % of a core, `benchmarks/idle.py`) and sets them."""
+    demo = build(ServerSettings()).queue(default_concurrency_limit=1)
+    assert demo._queue.sleep_when_free < QUEUE_POLL  # Gradio's own, off Windows
+    poll_calmly(demo)
+    intervals = (demo._queue.sleep_when_free, demo._queue.progress_update_sleep_when_free)
+    assert intervals == (QUEUE_POLL, PROGRESS_POLL)

@@ -41,6 +41,11 @@ THREADS = 64
 MAX_BODY = 16 * MB
 # What a multipart upload adds to its file: boundaries and the part's headers.
 ENVELOPE = 64 * 1024
+# How often Gradio's queue looks for a new event, and for progress to send, in seconds. Its own
+# values off Windows, 0.001 and 0.01, keep an idle server at 6 % of a core
+# (`benchmarks/idle.py`); these are its values on Windows, and cost an event at most 50 ms
+# before it starts.
+QUEUE_POLL, PROGRESS_POLL = 0.05, 0.1
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -136,7 +141,9 @@ def serve(demo: gr.Blocks, settings: ServerSettings) -> None:
         settings.cache_max_bytes,
         lambda: files_in_use(demo),
     )
-    demo.queue(default_concurrency_limit=1).launch(
+    demo.queue(default_concurrency_limit=1)
+    poll_calmly(demo)
+    demo.launch(
         css=CSS,
         server_name=settings.host,
         server_port=settings.port,
@@ -147,6 +154,18 @@ def serve(demo: gr.Blocks, settings: ServerSettings) -> None:
             "middleware": [Middleware(Guard, cache=cache, max_upload=settings.max_upload)],
         },
     )
+
+
+def poll_calmly(demo: gr.Blocks) -> None:
+    """Set the queue's polling intervals to `QUEUE_POLL` and `PROGRESS_POLL`. Gradio offers no
+    setting for them, so this sets its queue's attributes, and says so in the log if a Gradio
+    without them leaves the server polling at its own rate (a test checks the pinned one)."""
+    queue = getattr(demo, "_queue", None)
+    names = ("sleep_when_free", "progress_update_sleep_when_free")
+    if not all(hasattr(queue, name) for name in names):
+        log.warning("this Gradio's queue has no polling intervals to set; it polls at its own")
+        return
+    queue.sleep_when_free, queue.progress_update_sleep_when_free = QUEUE_POLL, PROGRESS_POLL
 
 
 def _calibrate() -> None:
