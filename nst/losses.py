@@ -15,9 +15,11 @@ any resolution and for any style.
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -67,13 +69,12 @@ def total_variation(images: tf.Tensor, per_pixel: bool) -> tf.Tensor:
     return tv
 
 
-@dataclass(frozen=True)
-class _Region:
+class _Region(NamedTuple):
     """Where one style target applies: ``share`` of the image, the guide per style layer that
     restricts the image's statistics to the region, and per statistic and layer the target:
     the Gram matrix to match, or the style's Gaussian (`nst.wasserstein.StyleGaussian`)."""
 
-    share: float
+    share: tf.Tensor  # a scalar
     guides: dict[str, tf.Tensor | None]  # (1, h, w, 1) per layer; None: the whole image
     grams: dict[str, tf.Tensor]
     gaussians: dict[str, wasserstein.StyleGaussian]
@@ -142,18 +143,31 @@ class StyleLoss:
             self.regions = [  # an empty region asks for nothing
                 self._region(float(np.mean(area)), self._guides(area, self.shapes), [sums], (1,))
                 if np.any(area > 0)
-                else _Region(0.0, {}, {}, {})
+                else _Region(_scalar(0.0), {}, {}, {})
                 for area, sums in zip(fitted, styles, strict=True)
             ]
         self.by_region = targets.regions is not None
         # Each term's factor: its layer's weight, over its target's scale when normalized.
         self.style_factors = [
-            {statistic: self._style_factors(statistic, region) for statistic in statistics}
+            {
+                statistic: {
+                    name: _scalar(factor)
+                    for name, factor in self._style_factors(statistic, region).items()
+                }
+                for statistic in statistics
+            }
             for region in self.regions
         ]
         self.content_factors = {
-            name: weight / _mean_square(self.content_targets[name]) if preset.normalized else weight
+            name: _scalar(
+                weight / _mean_square(self.content_targets[name]) if preset.normalized else weight
+            )
             for name, weight in preset.content_layers.items()
+        }
+        self.weights = {
+            "style": _scalar(preset.style_weight),
+            "content": _scalar(preset.content_weight),
+            "tv": _scalar(preset.tv_weight),
         }
 
     def _region(
@@ -179,7 +193,7 @@ class StyleLoss:
                     locations,
                 )
                 gaussians[name] = wasserstein.style_gaussian(mixed)
-        return _Region(share, guides, grams, gaussians)
+        return _Region(_scalar(share), guides, grams, gaussians)
 
     def _blocks_for(self, shape: tuple[int, int]) -> int | None:
         if self._block_size == "auto":
@@ -279,7 +293,7 @@ class StyleLoss:
                     )
                     error = tf.reduce_sum(wasserstein.w2_squared(image, region.gaussians[name]))
                 terms.append(factors[statistic][name] * error)
-            losses.append(self.preset.style_weight * tf.add_n(terms))
+            losses.append(self.weights["style"] * tf.add_n(terms))
         return losses
 
     def terms(self, statistics: dict[str, Any], image: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -294,7 +308,7 @@ class StyleLoss:
             )
             by_region = by_region if by_region is not None else tf.stack(per_region)
         style = values[f"style_{self.statistics_used[0]}"]
-        content = preset.content_weight * tf.add_n(
+        content = self.weights["content"] * tf.add_n(
             [
                 self.content_factors[name]
                 * statistics["content"][name]
@@ -302,7 +316,7 @@ class StyleLoss:
                 for name, target in self.content_targets.items()
             ]
         )
-        tv = preset.tv_weight * tf.reduce_sum(total_variation(image, preset.normalized))
+        tv = self.weights["tv"] * tf.reduce_sum(total_variation(image, preset.normalized))
         values |= {"style": style, "content": content, "tv": tv, "total": style + content + tv}
         if self.by_region:
             values["style_by_region"] = by_region
@@ -317,18 +331,12 @@ class StyleLoss:
 
     def value_and_grad(self) -> Callable[[tf.Tensor], tuple[dict[str, tf.Tensor], tf.Tensor]]:
         """What the optimizer calls for each evaluation: image (1, H, W, 3) -> (the loss's values,
-        d total / d image); one compiled graph for the whole image, or two passes over blocks
-        (`nst.vgg_blocks`), which give the same."""
+        d total / d image); a compiled graph for the whole image (`_compiled`, shared by every
+        loss of the same structure), or two passes over blocks (`nst.vgg_blocks`), which give
+        the same."""
         if self.block_size is None:
-
-            @tf.function(reduce_retracing=True)
-            def whole(image: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-                with tf.GradientTape() as tape:
-                    tape.watch(image)
-                    values = self(image)
-                return values, tape.gradient(values["total"], image)
-
-            return whole
+            graph, data = _compiled(self), self._data()
+            return lambda image: graph(image, data)
 
         layers, size = self.preset.layers, self.block_size
 
@@ -346,6 +354,79 @@ class StyleLoss:
             return values, direct + blocks
 
         return in_blocks
+
+    def _data(self) -> tuple:
+        """Every tensor the loss is computed from: what differs between losses of the same
+        structure (`_structure`)."""
+        return (
+            self.regions,
+            self.content_targets,
+            self.style_factors,
+            self.content_factors,
+            self.weights,
+        )
+
+    def _with_data(self, data: tuple) -> StyleLoss:
+        """This loss computed from ``data`` (as `_data` gives it) in place of its own."""
+        loss = copy.copy(self)
+        (
+            loss.regions,
+            loss.content_targets,
+            loss.style_factors,
+            loss.content_factors,
+            loss.weights,
+        ) = data
+        return loss
+
+    def _structure(self) -> tuple:
+        """What, beside its `_data`, the loss's graph is built from: the network, the layers,
+        the statistics, the image's size. (The data's own structure, such as the number of
+        regions, is told apart by `tf.function`.)"""
+        preset = self.preset
+        return (
+            self.extractor,
+            tuple(preset.style_layers),
+            tuple(preset.content_layers),
+            preset.normalized,
+            self.statistics_used,
+            self.by_region,
+            tuple(self.shapes.items()),
+        )
+
+
+# Compiled whole-image graphs (value and gradient) by the loss's structure. Tracing one takes
+# about a second of CPU, which every run, and every coarse-to-fine scale of a run, would pay
+# again; the sizes a server sees come and go, so only the last few are kept.
+GRAPHS_KEPT = 8
+_graphs: OrderedDict[tuple, Callable] = OrderedDict()
+_graphs_lock = threading.Lock()
+
+
+def _compiled(loss: StyleLoss) -> Callable:
+    """The compiled (image, data) -> (values, gradient) for losses structured as ``loss``. It
+    computes from the data it is given: its template has none of its own."""
+    key = loss._structure()
+    with _graphs_lock:
+        if key in _graphs:
+            _graphs.move_to_end(key)
+            return _graphs[key]
+        template = loss._with_data((None,) * len(loss._data()))
+
+        @tf.function
+        def whole(image: tf.Tensor, data: tuple) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                values = template._with_data(data)(image)
+            return values, tape.gradient(values["total"], image)
+
+        _graphs[key] = whole
+        if len(_graphs) > GRAPHS_KEPT:
+            _graphs.popitem(last=False)
+        return whole
+
+
+def _scalar(value: float) -> tf.Tensor:
+    return tf.constant(value, tf.float32)
 
 
 def _cut(tensor: tf.Tensor, windows: vgg_blocks.Windows | None, name: str) -> tf.Tensor:

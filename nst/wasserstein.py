@@ -64,12 +64,13 @@ class Gaussian(NamedTuple):
 
 class StyleGaussian(NamedTuple):
     """The style's side of W2², computed once: mean μₛ (..., C), tr Σₛ (...), Σₛ^½ (..., C, C)
-    (symmetric, PSD) and the bound on its rank."""
+    (symmetric, PSD) and the bound on its rank, a tensor like the rest (so a compiled loss
+    serves styles of every size, `nst.losses`)."""
 
     mean: tf.Tensor
     trace: tf.Tensor
     root: tf.Tensor
-    rank: int | None = None
+    rank: tf.Tensor | None = None
 
 
 def gaussian(
@@ -124,12 +125,13 @@ def style_gaussian(style: Gaussian) -> StyleGaussian:
     values, vectors = tf.linalg.eigh(covariance)
     values = _counted(_top(values, style.rank))
     root = tf.matmul(vectors * tf.sqrt(values)[..., None, :], vectors, transpose_b=True)
+    rank = None if style.rank is None else tf.constant(style.rank)
     return StyleGaussian(
-        tf.cast(style.mean, DTYPE), tf.linalg.trace(covariance), _symmetric(root), style.rank
+        tf.cast(style.mean, DTYPE), tf.linalg.trace(covariance), _symmetric(root), rank
     )
 
 
-def trace_sqrt(matrix: tf.Tensor, rank: int | None = None) -> tf.Tensor:
+def trace_sqrt(matrix: tf.Tensor, rank: int | tf.Tensor | None = None) -> tf.Tensor:
     """tr M^½ of symmetric PSD matrices M (..., C, C), in M's dtype, with the gradient ½ M^-½.
 
     Both from M's eigenvalues and eigenvectors, counting only the top ``rank`` eigenvalues and
@@ -163,7 +165,7 @@ def w2_squared(image: Gaussian, style: StyleGaussian, dtype: tf.DType = tf.float
     covariance = tf.cast(image.covariance, DTYPE)
     m = tf.matmul(style.root, tf.matmul(covariance, style.root))
     ranks = [r for r in (image.rank, style.rank) if r is not None]
-    cross = trace_sqrt(m, min(ranks) if ranks else None)
+    cross = trace_sqrt(m, tf.reduce_min(ranks) if ranks else None)
     distance = (
         tf.reduce_sum((mean - style.mean) ** 2, axis=-1)
         + tf.linalg.trace(covariance)
@@ -178,7 +180,7 @@ def _symmetric(matrix: tf.Tensor) -> tf.Tensor:
     return 0.5 * (matrix + tf.linalg.matrix_transpose(matrix))
 
 
-def _top(values: tf.Tensor, rank: int | None) -> tf.Tensor:
+def _top(values: tf.Tensor, rank: int | tf.Tensor | None) -> tf.Tensor:
     """Ascending eigenvalues with all but the top ``rank`` set to zero."""
     if rank is None:
         return values

@@ -114,3 +114,42 @@ def test_loss_preset_applies_the_overrides_and_the_emphasis() -> None:
         OptimizeOptions(tv_weight=-1.0)
     with pytest.raises(InputError, match="preset"):
         OptimizeOptions(preset="fancy")
+
+
+def test_losses_of_one_structure_share_a_graph_each_computing_from_its_own_targets(
+    images, photo: Path
+) -> None:
+    """One compiled graph serves every loss of the same structure, traced once (not once per
+    run), and gives each loss its own values and gradient: its content, styles (of other sizes,
+    which bound W2's ranks), mask and weights."""
+    content, style = images
+    other = resize(load_image(photo.with_name("content_coffee.jpg"), 64), content.shape[:2])
+    painting = load_image(photo.with_name("style_great_wave.jpg"), 64)
+    assert painting.shape != style.shape
+    mask = np.zeros(content.shape[:2], np.float32)
+    mask[:, : content.shape[1] // 3] = 1.0
+    strong = OptimizeOptions(emphasis="strong").loss_preset
+    whole = [(content, Targets((style,)), NORMALIZED), (other, Targets((painting,)), strong)]
+    masked = [
+        (other, Targets((painting, style), None, (mask, 1 - mask)), NORMALIZED),
+        (content, Targets((style, painting), None, (1 - mask, mask)), strong),
+    ]
+    image = tf.constant(np.clip(content[None] + 0.05, 0, 1))
+    for statistic, problems in (("gram", masked), ("w2", whole)):
+        made = [
+            losses.StyleLoss(c, t, p, block_size=None, statistics=(statistic,))
+            for c, t, p in problems
+        ]
+        graph = losses._compiled(made[0])
+        assert losses._compiled(made[1]) is graph
+        for loss in made:
+            values, gradient = loss.value_and_grad()(image)
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                eager = loss(image)
+            for name, value in eager.items():
+                np.testing.assert_allclose(values[name], value, rtol=1e-5, err_msg=name)
+            expected = tape.gradient(eager["total"], image)
+            scale = float(tf.reduce_max(tf.abs(expected)))
+            np.testing.assert_allclose(gradient, expected, atol=1e-5 * scale)
+        assert graph.experimental_get_tracing_count() == 1
