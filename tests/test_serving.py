@@ -132,7 +132,7 @@ def test_analytics_are_off(app_url: str) -> None:
 
 def test_the_queue_polls_at_our_intervals_not_every_millisecond() -> None:
     """`poll_calmly` finds the pinned Gradio's polling intervals (an upgrade that renamed them
-    would leave an idle server at 5 % of a core, `benchmarks/idle.py`) and sets them."""
+    would leave an idle server polling every millisecond, `benchmarks/idle.py`) and sets them."""
     demo = build(ServerSettings()).queue(default_concurrency_limit=1)
     assert demo._queue.sleep_when_free < QUEUE_POLL  # Gradio's own, off Windows
     poll_calmly(demo)

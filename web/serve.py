@@ -42,8 +42,8 @@ MAX_BODY = 16 * MB
 # What a multipart upload adds to its file: boundaries and the part's headers.
 ENVELOPE = 64 * 1024
 # How often Gradio's queue looks for a new event, and for progress to send, in seconds. Its own
-# values off Windows, 0.001 and 0.01, keep an idle server at 6 % of a core
-# (`benchmarks/idle.py`); these are its values on Windows, and cost an event at most 50 ms
+# values off Windows, 0.001 and 0.01, keep an idle server busy (several percent of a core,
+# `benchmarks/idle.py`); these are its values on Windows, and cost an event at most 50 ms
 # before it starts.
 QUEUE_POLL, PROGRESS_POLL = 0.05, 0.1
 
