@@ -45,9 +45,8 @@ def idle_share(arguments: tuple[str, ...], settle: float, seconds: float) -> tup
         time.sleep(settle)
         before, started = cpu_seconds(server.pid), time.monotonic()
         time.sleep(seconds)
-        return (cpu_seconds(server.pid) - before) / (time.monotonic() - started), rss_mib(
-            server.pid
-        )
+        used = cpu_seconds(server.pid) - before
+        return used / (time.monotonic() - started), rss_mib(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=60)
