@@ -240,13 +240,6 @@ def test_fast_and_optimize_side_by_side_then_a_painted_mask_keeps_the_photo_unpa
     busy (see `_paint_left_part`)."""
     page = _open(browser, app_url)
     _small_problem(page, photo, painting, time_budget=120)
-    # Before Optimize, how long it takes here, by this server's clock: it shows by itself once
-    # the server has timed itself, even on a page opened before that.
-    page.wait_for_function(
-        "document.querySelector('#estimate').innerText.includes('Optimize at 192 px: about')",
-        timeout=90_000,
-    )
-    assert "on CPU, 1 thread" in page.locator("#estimate").inner_text()
     page.click("#fast")
     page.wait_for_function(
         "document.querySelector('#fast-numbers').textContent.includes('style loss')",

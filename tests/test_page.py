@@ -171,23 +171,6 @@ def test_the_estimate_waits_for_the_clock_then_grows_with_the_size(
     assert optimize_estimate(1024, None, None) == optimize_estimate(1024, None, "nope")
 
 
-def test_a_page_opened_while_the_server_times_itself_asks_again_until_the_estimate_shows(
-    photo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each wait twice the last while the clock has nothing; none once the estimate shows, or
-    after the last wait (the clock then learns from the first run)."""
-    clock = Clock()
-    monkeypatch.setattr(compare, "CLOCK", clock)
-    first, last = compare.ESTIMATE_RETRY
-    shown, timer = compare.estimate_again(512, None, str(photo), first)
-    assert shown == text.ESTIMATING and timer.active and timer.value == 2 * first
-    assert not compare.estimate_again(512, None, str(photo), last)[1].active
-    clock.observe(Timing((341, 512), False, 0.2, (0.1,) * 3))
-    shown, timer = compare.estimate_again(512, None, str(photo), first)
-    assert shown == optimize_estimate(512, None, str(photo)) != text.ESTIMATING
-    assert not timer.active
-
-
 def test_a_result_handed_out_again_is_never_rewritten_under_a_download(tmp_path: Path) -> None:
     """Two visitors handed the same image (one example clicked twice): the second is given the
     file the first may still be downloading, untouched. (Gradio's own saving rewrote it in

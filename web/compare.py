@@ -49,9 +49,6 @@ from web.inputs import (
 from web.visitors import Visitor, place, turn, visitor_of
 
 PREVIEW_SIDE = 1024  # previews during Optimize at most this long side; the result at full size
-# The estimate's first and last waits, in seconds, for a page opened while the server times
-# itself (about 8 s on 2 cores): asked again after 1, 2, 4, ... s, about a minute in all.
-ESTIMATE_RETRY = (1.0, 32.0)
 # One stop flag per browser session, so Stop ends only that session's optimization.
 _stops: dict[str, threading.Event] = {}
 
@@ -188,17 +185,6 @@ def optimize_estimate(size: float, time_budget: float | None, content: Given) ->
     return text.estimate(long_side, seconds, len(scales), where, time_budget)
 
 
-def estimate_again(
-    size: float, time_budget: float | None, content: Given, interval: float
-) -> tuple[str, gr.Timer]:
-    """The estimate, asked for again while the server still times itself (a page opened as it
-    starts): each time after twice the last wait, until it shows or the waits reach the last
-    of `ESTIMATE_RETRY` (the clock then learns from the first run instead)."""
-    shown = optimize_estimate(size, time_budget, content)
-    again = shown == text.ESTIMATING and interval < ESTIMATE_RETRY[1]
-    return shown, gr.Timer(interval * 2, active=again)
-
-
 def paint_over(content: Given) -> dict | None:
     """The mask editor with the content photo as its canvas and nothing painted yet (empty
     when the upload is not an image: Fast then says why, and the editor has nothing to show).
@@ -254,7 +240,6 @@ class Controls:
     stop_button: gr.Button
     examples: gr.Gallery
     estimate: gr.Markdown
-    estimate_timer: gr.Timer  # asks again while the server is still timing itself
 
     def inputs(self, names: Sequence[str] = PAGE_FIELDS) -> dict[str, gr.Component]:
         """The input components of ``names`` (`PageInputs`' fields), by name."""
@@ -320,7 +305,6 @@ def controls() -> Controls:
         )
         strength = Slider(0, 1, value=defaults.strength, step=0.05, label="Style strength (fast)")
     estimate = gr.Markdown(text.ESTIMATING, elem_id="estimate")
-    estimate_timer = gr.Timer(ESTIMATE_RETRY[0])
     with gr.Accordion("Colors and brush size", open=False):
         colors = gr.Radio(
             [(text.COLOR_LABELS[v], v) for v in COLORS], value=defaults.colors, label="Colors"
@@ -385,7 +369,6 @@ def controls() -> Controls:
         stop_button=stop_button,
         examples=gallery,
         estimate=estimate,
-        estimate_timer=estimate_timer,
     )
 
 
@@ -484,12 +467,6 @@ def wire(controls: Controls, results: Results, proxy_hops: int) -> None:
     estimate_inputs = [controls.size, controls.time_budget, controls.content]
     for component in estimate_inputs:
         component.change(optimize_estimate, estimate_inputs, controls.estimate, **private)
-    controls.estimate_timer.tick(
-        estimate_again,
-        [*estimate_inputs, controls.estimate_timer],
-        [controls.estimate, controls.estimate_timer],
-        **private,
-    )
     fast_outputs = [results.fast_image, results.fast_numbers]
     fast = {
         **calls(controls, "fast", run_fast, proxy_hops),
