@@ -356,26 +356,15 @@ class StyleLoss:
         return in_blocks
 
     def _data(self) -> tuple:
-        """Every tensor the loss is computed from: what differs between losses of the same
-        structure (`_structure`)."""
-        return (
-            self.regions,
-            self.content_targets,
-            self.style_factors,
-            self.content_factors,
-            self.weights,
-        )
+        """Every tensor the loss is computed from (`_DATA`): what differs between losses of the
+        same structure (`_structure`)."""
+        return tuple(getattr(self, name) for name in _DATA)
 
     def _with_data(self, data: tuple) -> StyleLoss:
         """This loss computed from ``data`` (as `_data` gives it) in place of its own."""
         loss = copy.copy(self)
-        (
-            loss.regions,
-            loss.content_targets,
-            loss.style_factors,
-            loss.content_factors,
-            loss.weights,
-        ) = data
+        for name, value in zip(_DATA, data, strict=True):
+            setattr(loss, name, value)
         return loss
 
     def _structure(self) -> tuple:
@@ -394,6 +383,8 @@ class StyleLoss:
         )
 
 
+# A `StyleLoss`'s attributes that hold its data, the arguments of its compiled graph.
+_DATA = ("regions", "content_targets", "style_factors", "content_factors", "weights")
 # Compiled whole-image graphs (value and gradient) by the loss's structure. Tracing one takes
 # about a second of CPU, which every run, and every coarse-to-fine scale of a run, would pay
 # again; the sizes a server sees come and go, so only the last few are kept.
@@ -410,7 +401,7 @@ def _compiled(loss: StyleLoss) -> Callable:
         if key in _graphs:
             _graphs.move_to_end(key)
             return _graphs[key]
-        template = loss._with_data((None,) * len(loss._data()))
+        template = loss._with_data((None,) * len(_DATA))
 
         @tf.function
         def whole(image: tf.Tensor, data: tuple) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
